@@ -1,0 +1,26 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Sluice has no package dependencies by design: Foundation (FoundationNetworking for HTTP), Dispatch,
+// Synchronization and Swift Concurrency only.
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Sluice", targets: ["Sluice"]),
+        .executable(name: "sluice", targets: ["SluiceCLI"]),
+        .executable(name: "sluice-bench", targets: ["SluiceBench"]),
+        .executable(name: "sluice-embedding-example", targets: ["EmbeddingExample"]),
+    ],
+    targets: [
+        .target(name: "Sluice"),
+        .executableTarget(name: "SluiceCLI", dependencies: ["Sluice"]),
+        .executableTarget(name: "SluiceBench", dependencies: ["Sluice"], path: "Benchmarks/SluiceBench"),
+        .executableTarget(name: "EmbeddingExample", dependencies: ["Sluice"], path: "Examples/EmbeddingExample"),
+        // Depends on the executables so `swift test` builds the real `sluice` binary the CLI tests drive.
+        .testTarget(name: "SluiceTests", dependencies: ["Sluice", "SluiceCLI", "SluiceBench"]),
+        // Uses only the public API (`import Sluice` without `@testable`), as an embedding service would.
+        .testTarget(name: "SluicePublicAPITests", dependencies: ["Sluice"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+import Testing
+import Sluice
+
+@Test func publicVersionIsVisible() {
+    #expect(!SluiceVersion.string.isEmpty)
+}
