@@ -1,0 +1,124 @@
+/// Settings the decoder needs from the pipeline configuration.
+public struct DecoderOptions: Sendable {
+    /// Custom ID type that receives a Segment message's `anonymousId` (unless `statsigCustomIDs` names one).
+    public var segmentAnonymousIdAs: String
+    /// Segment event-name patterns to ingest (`segmentInbound.events`); nil ingests every event.
+    public var segmentEvents: [String]?
+    /// Deepest JSON nesting accepted in an input line.
+    public var maxDepth: Int
+
+    /// Creates options; the defaults match the configuration's.
+    public init(segmentAnonymousIdAs: String = "segmentAnonymousId", segmentEvents: [String]? = nil, maxDepth: Int = 128) {
+        self.segmentAnonymousIdAs = segmentAnonymousIdAs
+        self.segmentEvents = segmentEvents
+        self.maxDepth = maxDepth
+    }
+}
+
+/// Turns one input document (one NDJSON line, or one request body) into events, whatever its shape.
+///
+/// Shapes, detected per document: a Statsig event (has `eventName`), a `log_event` body (`events`, with an
+/// optional shared `user` and `statsigMetadata`), a webhook batch (`data`), a Segment batch (`batch`) and a
+/// Segment message (`type`). A document that fails JSON validation is one invalid record; inside a batch each
+/// bad event is its own invalid record and the good ones still count.
+struct InputDecoder {
+    var reader: JSONReader
+    let options: DecoderOptions
+    let segmentEvents: [EventNamePattern]?
+
+    init(options: DecoderOptions = DecoderOptions()) {
+        self.options = options
+        self.reader = JSONReader(maxDepth: options.maxDepth)
+        self.segmentEvents = options.segmentEvents.map { $0.map(EventNamePattern.init) }
+    }
+
+    /// What one document produced.
+    struct Outcome {
+        var accepted = 0
+    }
+
+    /// Decodes `document` (from input line `line`) into `chunk`, appending rejects to `invalid`.
+    /// Returns the number of events added to the chunk.
+    @discardableResult
+    mutating func decode(_ document: UnsafeRawBufferPointer, line: Int, into chunk: inout EventChunk,
+                         invalid: inout [InvalidInput]) -> Int {
+        do {
+            try reader.parse(document)
+        } catch {
+            invalid.append(InvalidInput(line: line, reason: "invalid JSON: \(error)", raw: document))
+            return 0
+        }
+        let base = chunk.arena.count
+        let eventsBefore = chunk.events.count
+        chunk.arena.append(contentsOf: document)
+        let context = DocumentContext(base: base, line: line)
+        reader.withView(of: document) { view in
+            decodeDocument(view, context, into: &chunk, invalid: &invalid)
+        }
+        let added = chunk.events.count - eventsBefore
+        if added == 0 { chunk.arena.removeSubrange(base...) }  // keep no bytes for a document that yielded nothing
+        return added
+    }
+
+    /// Where the current document sits in the arena, and where it came from.
+    struct DocumentContext {
+        let base: Int
+        let line: Int
+        @inline(__always) func span(_ view: JSONView, _ node: Int) -> ByteSpan {
+            ByteSpan(start: base + Int(view.nodes[node].start), count: Int(view.nodes[node].end - view.nodes[node].start))
+        }
+    }
+
+    private func decodeDocument(_ view: JSONView, _ context: DocumentContext, into chunk: inout EventChunk,
+                                invalid: inout [InvalidInput]) {
+        guard view.kind(0) == .object else {
+            invalid.append(InvalidInput(line: context.line, reason: "expected a JSON object (a Statsig event, a log_event body, a {\"data\": [...]} batch, or a Segment message or batch)", raw: view.bytes))
+            return
+        }
+        var eventName: Int?, events: Int?, data: Int?, batch: Int?, type: Int?, user: Int?, statsigMetadata: Int?
+        view.forEachMember(of: 0) { key, value in
+            let k = view.rawStringContent(key)
+            switch k.count {
+            case 4: if view.stringEquals(key, "data") { data = value } else if view.stringEquals(key, "user") { user = value } else if view.stringEquals(key, "type") { type = value }
+            case 5: if view.stringEquals(key, "batch") { batch = value }
+            case 6: if view.stringEquals(key, "events") { events = value }
+            case 9: if view.stringEquals(key, "eventName") { eventName = value }
+            case 15: if view.stringEquals(key, "statsigMetadata") { statsigMetadata = value }
+            default: break
+            }
+        }
+        if eventName != nil {
+            if let reason = decodeStatsigEvent(view, 0, context, sharedUser: nil, sharedStatsigMetadata: nil, into: &chunk) {
+                invalid.append(InvalidInput(line: context.line, reason: reason, raw: view.bytes))
+            }
+        } else if let list = events ?? data {
+            guard view.kind(list) == .array else {
+                invalid.append(InvalidInput(line: context.line, reason: "\"\(events != nil ? "events" : "data")\" must be an array of events", raw: view.bytes))
+                return
+            }
+            let sharedUser = user.flatMap { view.kind($0) == .object ? $0 : nil }
+            let sharedMetadata = statsigMetadata.flatMap { view.kind($0) == .object ? $0 : nil }
+            var index = 0
+            view.forEachElement(of: list) { element in
+                defer { index += 1 }
+                let reason: String?
+                if view.kind(element) == .object {
+                    reason = decodeStatsigEvent(view, element, context, sharedUser: sharedUser, sharedStatsigMetadata: sharedMetadata, into: &chunk)
+                } else {
+                    reason = "an event must be a JSON object"
+                }
+                if let reason {
+                    invalid.append(InvalidInput(line: context.line, index: index, reason: reason, raw: view.raw(element)))
+                }
+            }
+        } else if let batch {
+            decodeSegmentBatch(view, root: 0, batch: batch, context, into: &chunk, invalid: &invalid)
+        } else if type != nil {
+            if let reason = decodeSegmentMessage(view, 0, batchRoot: nil, context, into: &chunk) {
+                invalid.append(InvalidInput(line: context.line, reason: reason, raw: view.bytes))
+            }
+        } else {
+            invalid.append(InvalidInput(line: context.line, reason: "unrecognised input: expected \"eventName\" (Statsig event), \"events\" (log_event body), \"data\" (webhook batch), \"type\" (Segment message) or \"batch\" (Segment batch)", raw: view.bytes))
+        }
+    }
+}

@@ -1,0 +1,201 @@
+/// A read-only view of a parsed document: the tape plus the bytes it indexes.
+///
+/// Valid only inside ``JSONReader/withView(of:_:)``, which keeps both alive. Node indices come from the tape:
+/// index 0 is the root.
+public struct JSONView {
+    /// The document's bytes.
+    public let bytes: UnsafeRawBufferPointer
+    /// The reader's tape.
+    public let nodes: UnsafeBufferPointer<JSONNode>
+
+    /// The kind of node `i`.
+    @inline(__always) public func kind(_ i: Int) -> JSONKind { nodes[i].kind }
+
+    /// The raw bytes of value `i`, exactly as they appear in the document (strings keep their quotes).
+    @inline(__always) public func raw(_ i: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[Int(nodes[i].start)..<Int(nodes[i].end)])
+    }
+
+    /// The byte range of value `i` in the document.
+    @inline(__always) public func range(_ i: Int) -> Range<Int> { Int(nodes[i].start)..<Int(nodes[i].end) }
+
+    /// The bytes between a string's quotes, still escaped. Only meaningful for strings.
+    @inline(__always) public func rawStringContent(_ i: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[Int(nodes[i].start) + 1..<Int(nodes[i].end) - 1])
+    }
+
+    /// Calls `body` with the tape index of each member's key and value, in document order.
+    @inline(__always)
+    public func forEachMember(of object: Int, _ body: (_ key: Int, _ value: Int) throws -> Void) rethrows {
+        var child = object + 1
+        let end = Int(nodes[object].next)
+        while child < end {
+            let value = child + 1
+            try body(child, value)
+            child = Int(nodes[value].next)
+        }
+    }
+
+    /// Calls `body` with the tape index of each element of an array, in order.
+    @inline(__always)
+    public func forEachElement(of array: Int, _ body: (_ element: Int) throws -> Void) rethrows {
+        var child = array + 1
+        let end = Int(nodes[array].next)
+        while child < end {
+            try body(child)
+            child = Int(nodes[child].next)
+        }
+    }
+
+    /// Number of members of an object or elements of an array.
+    public func childCount(of container: Int) -> Int {
+        var count = 0
+        if kind(container) == .object {
+            forEachMember(of: container) { _, _ in count += 1 }
+        } else {
+            forEachElement(of: container) { _ in count += 1 }
+        }
+        return count
+    }
+
+    /// Whether string node `i` equals `literal` (compared as unescaped text).
+    @inline(__always)
+    public func stringEquals(_ i: Int, _ literal: StaticString) -> Bool {
+        let content = rawStringContent(i)
+        if nodes[i].hasEscapes { return unescapedString(i) == literal.description }
+        guard content.count == literal.utf8CodeUnitCount else { return false }
+        return content.count == 0 || memcmp(content.baseAddress!, literal.utf8Start, content.count) == 0
+    }
+
+    /// Whether string node `i` equals the UTF-8 bytes `other` (compared as unescaped text).
+    public func stringEquals(_ i: Int, bytes other: UnsafeRawBufferPointer) -> Bool {
+        if nodes[i].hasEscapes {
+            var decoded: [UInt8] = []
+            appendUnescaped(i, to: &decoded)
+            return decoded.elementsEqual(other)
+        }
+        let content = rawStringContent(i)
+        guard content.count == other.count else { return false }
+        return content.count == 0 || memcmp(content.baseAddress!, other.baseAddress!, content.count) == 0
+    }
+
+    /// The value of member `key` of object `object`, if present (the last one wins if a key repeats).
+    public func member(_ object: Int, _ key: StaticString) -> Int? {
+        var found: Int?
+        forEachMember(of: object) { k, v in if stringEquals(k, key) { found = v } }
+        return found
+    }
+
+    /// String node `i` as a Swift `String`, escapes decoded.
+    public func unescapedString(_ i: Int) -> String {
+        if !nodes[i].hasEscapes {
+            return String(decoding: rawStringContent(i), as: UTF8.self)
+        }
+        var decoded: [UInt8] = []
+        appendUnescaped(i, to: &decoded)
+        return String(decoding: decoded, as: UTF8.self)
+    }
+
+    /// Appends string node `i`'s unescaped UTF-8 bytes to `buffer`.
+    public func appendUnescaped(_ i: Int, to buffer: inout [UInt8]) {
+        let s = rawStringContent(i)
+        guard nodes[i].hasEscapes else { buffer.append(contentsOf: s); return }
+        var k = 0
+        let n = s.count
+        while k < n {
+            let c = s[k]
+            guard c == UInt8(ascii: "\\") else { buffer.append(c); k += 1; continue }
+            let e = s[k + 1]
+            k += 2
+            switch e {
+            case UInt8(ascii: "b"): buffer.append(0x08)
+            case UInt8(ascii: "f"): buffer.append(0x0C)
+            case UInt8(ascii: "n"): buffer.append(0x0A)
+            case UInt8(ascii: "r"): buffer.append(0x0D)
+            case UInt8(ascii: "t"): buffer.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex4(s, k)
+                k += 4
+                if scalar >= 0xD800 && scalar <= 0xDBFF {
+                    // The reader guarantees a following \uDC00-\uDFFF.
+                    let low = hex4(s, k + 2)
+                    k += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                appendUTF8(scalar, to: &buffer)
+            default: buffer.append(e)  // \" \\ \/
+            }
+        }
+    }
+
+    private func hex4(_ s: UnsafeRawBufferPointer, _ k: Int) -> UInt32 {
+        var v: UInt32 = 0
+        for j in 0..<4 { v = v << 4 | UInt32(JSONReader.hexValue(s[k + j]) ?? 0) }
+        return v
+    }
+
+    private func appendUTF8(_ scalar: UInt32, to buffer: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            buffer.append(UInt8(scalar))
+        case 0x80..<0x800:
+            buffer.append(UInt8(0xC0 | scalar >> 6)); buffer.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            buffer.append(UInt8(0xE0 | scalar >> 12)); buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            buffer.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            buffer.append(UInt8(0xF0 | scalar >> 18)); buffer.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F)); buffer.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+
+    /// Number node `i` as an exact `Int64` when it is an integer in range (`12`, `-5`; also `12.0` and
+    /// `1.2e3`, which are integral), otherwise nil.
+    public func int64(_ i: Int) -> Int64? {
+        guard kind(i) == .number else { return nil }
+        return JSONView.parseInt64(raw(i))
+    }
+
+    /// Parses decimal-integer bytes exactly, falling back to `Double` for fractions and exponents.
+    static func parseInt64(_ s: UnsafeRawBufferPointer) -> Int64? {
+        var k = 0
+        let negative = s.first == UInt8(ascii: "-")
+        if negative { k = 1 }
+        guard k < s.count else { return nil }
+        var value: Int64 = 0
+        while k < s.count {
+            let d = s[k] &- UInt8(ascii: "0")
+            guard d < 10 else { break }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
+            if o1 || o2 { return nil }
+            value = a
+            k += 1
+        }
+        if k == s.count { return value }
+        guard let d = Double(String(decoding: s, as: UTF8.self)), d.rounded() == d,
+              d >= -9.2e18, d <= 9.2e18 else { return nil }
+        return Int64(d)
+    }
+
+    /// Number node `i` as a `Double`.
+    public func double(_ i: Int) -> Double? {
+        guard kind(i) == .number else { return nil }
+        return Double(String(decoding: raw(i), as: UTF8.self))
+    }
+}
+
+extension JSONReader {
+    /// Calls `body` with a view of the last parsed document over `bytes` (the same bytes given to `parse`).
+    public func withView<R>(of bytes: UnsafeRawBufferPointer, _ body: (JSONView) throws -> R) rethrows -> R {
+        try nodes.withUnsafeBufferPointer { try body(JSONView(bytes: bytes, nodes: $0)) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
