@@ -24,6 +24,7 @@ struct EventNamePattern {
 enum ISO8601 {
     static func parseMilliseconds(_ bytes: UnsafeRawBufferPointer) -> Int64? { nil }
     static func appendTimestamp(milliseconds: Int64, to buffer: inout [UInt8]) {}
+    static func string(milliseconds: Int64) -> String { "" }
 }
 
 extension InputDecoder {

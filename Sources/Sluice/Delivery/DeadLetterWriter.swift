@@ -1,0 +1,93 @@
+import Foundation
+import Synchronization
+
+/// Appends undeliverable events and invalid input to an NDJSON file, one record per line, secrets redacted.
+///
+/// Records: `{"time","kind":"invalid","reason","line","index"?,"raw"}` for input that could not be decoded (the
+/// raw bytes as a JSON string), and `{"time","kind":"undeliverable","destination","reason","attempts","line",
+/// "event"}` for events a destination could not take (the event in Statsig export format).
+public final class DeadLetterWriter: Sendable {
+    private let handle: Mutex<FileHandle?>
+    private let redactor: Redactor
+    private let written = Atomic<Int>(0)
+
+    /// Opens (creating or appending to) `path`.
+    public init(path: String, redactor: Redactor) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        self.handle = Mutex(handle)
+        self.redactor = redactor
+    }
+
+    /// Records written so far.
+    public var count: Int { written.load(ordering: .relaxed) }
+
+    /// Writes one record per invalid input.
+    func writeInvalid(_ records: [InvalidInput]) {
+        guard !records.isEmpty else { return }
+        var out: [UInt8] = []
+        let now = Self.now()
+        for record in records {
+            var w = JSONWriter(appendingTo: out)
+            w.appendRaw("{\"time\":"); w.appendString(now)
+            w.appendRaw(",\"kind\":\"invalid\",\"reason\":"); w.appendString(record.reason)
+            w.appendRaw(",\"line\":"); w.appendInt(Int64(record.line))
+            if let index = record.index { w.appendRaw(",\"index\":"); w.appendInt(Int64(index)) }
+            w.appendRaw(",\"raw\":")
+            record.raw.withUnsafeBytes { w.appendString(utf8: $0) }
+            w.appendRaw("}\n")
+            out = w.bytes
+        }
+        write(out, records: records.count)
+    }
+
+    /// Writes one record per event of `events` (indices into `chunk`) that `destination` could not take.
+    func writeUndeliverable(destination: String, reason: String, attempts: Int, chunk: EventChunk, events: some Sequence<Int>) {
+        var out: [UInt8] = []
+        let now = Self.now()
+        var count = 0
+        chunk.withArena { arena in
+            for index in events {
+                let event = chunk.events[index]
+                var w = JSONWriter(appendingTo: out)
+                w.appendRaw("{\"time\":"); w.appendString(now)
+                w.appendRaw(",\"kind\":\"undeliverable\",\"destination\":"); w.appendString(destination)
+                w.appendRaw(",\"reason\":"); w.appendString(reason)
+                w.appendRaw(",\"attempts\":"); w.appendInt(Int64(attempts))
+                w.appendRaw(",\"line\":"); w.appendInt(Int64(event.line))
+                w.appendRaw(",\"event\":")
+                out = w.bytes
+                StatsigExportFormat.append(event, arena: arena, to: &out)
+                out.append(contentsOf: Array("}\n".utf8))
+                count += 1
+            }
+        }
+        write(out, records: count)
+    }
+
+    private func write(_ bytes: [UInt8], records: Int) {
+        let safe = redactor.redact(bytes)
+        handle.withLock { handle in
+            try? handle?.write(contentsOf: Data(safe))
+        }
+        written.add(records, ordering: .relaxed)
+    }
+
+    /// Flushes and closes the file.
+    public func close() {
+        handle.withLock { handle in
+            try? handle?.synchronize()
+            try? handle?.close()
+            handle = nil
+        }
+    }
+
+    private static func now() -> String {
+        ISO8601.string(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+}

@@ -1,0 +1,19 @@
+extension Array where Element == UInt8 {
+    /// Runs `body` with a ``JSONWriter`` that appends to this array in place.
+    ///
+    /// Encoders build bodies as plain byte arrays; swapping the storage in and out (O(1), no copy) lets them use
+    /// the writer's escaping and number formatting without a second buffer.
+    @inline(__always)
+    mutating func withJSONWriter<R>(_ body: (inout JSONWriter) throws -> R) rethrows -> R {
+        var writer = JSONWriter(appendingTo: [])
+        swap(&writer.bytes, &self)
+        defer { swap(&writer.bytes, &self) }
+        return try body(&writer)
+    }
+
+    /// Appends a static ASCII fragment.
+    @inline(__always)
+    mutating func appendLiteral(_ literal: StaticString) {
+        append(contentsOf: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+}

@@ -1,0 +1,104 @@
+/// The final account of a run: how many events came in and where each one ended, per destination.
+///
+/// For every destination, `delivered + filtered + deadLettered + dropped == ingested - duplicates - filtered`.
+/// ``jsonBytes()`` renders the command line's `--summary` schema (with extra keys).
+public struct Summary: Sendable, Equatable {
+    /// One destination's outcome.
+    public struct DestinationSummary: Sendable, Equatable {
+        /// Events the destination accepted (HTTP 2xx, or written to stdout/file).
+        public var delivered: Int
+        /// Events the destination's selection or identity rules left out on purpose.
+        public var filtered: Int
+        /// Events that could not be delivered and were written to the dead-letter output.
+        public var deadLettered: Int
+        /// Events discarded by the destination's overflow policy.
+        public var dropped: Int
+        /// Filtered events per reason.
+        public var filteredByReason: [String: Int]
+        /// Requests (or writes) sent, retries among them, and requests that failed.
+        public var requests: Int, retries: Int, failedRequests: Int
+    }
+
+    /// Events decoded (a batch line counts its events).
+    public var ingested: Int
+    /// Invalid lines or events.
+    public var invalid: Int
+    /// Events dropped as duplicates of an earlier timeUUID.
+    public var duplicates: Int
+    /// Events removed by the global filter (and Segment calls that have no Statsig counterpart).
+    public var filtered: Int
+    /// Globally filtered events per reason.
+    public var filteredByReason: [String: Int]
+    /// Per-destination outcomes, by destination name.
+    public var destinations: [String: DestinationSummary]
+    /// Wall-clock duration of the run.
+    public var elapsedSeconds: Double
+    /// Keys the dedupe table forgot because it was full: duplicates further apart than it remembers are missed.
+    public var capacityEvictions = 0
+    /// Keys the dedupe table forgot because they fell out of the time window.
+    public var windowEvictions = 0
+
+    /// Whether every destination's counts add up to what came in.
+    public var isBalanced: Bool {
+        let expected = ingested - duplicates - filtered
+        return destinations.values.allSatisfy { $0.delivered + $0.filtered + $0.deadLettered + $0.dropped == expected }
+    }
+
+    /// The exit status of the contract: 1 when any event was dead-lettered or dropped, else 0.
+    public var exitStatus: Int32 {
+        destinations.values.contains { $0.deadLettered > 0 || $0.dropped > 0 } ? 1 : 0
+    }
+
+    /// The summary as one JSON object (keys in a stable order).
+    public func jsonBytes() -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        w.appendRaw("{\"ingested\":"); w.appendInt(Int64(ingested))
+        w.appendRaw(",\"invalid\":"); w.appendInt(Int64(invalid))
+        w.appendRaw(",\"duplicates\":"); w.appendInt(Int64(duplicates))
+        w.appendRaw(",\"filtered\":"); w.appendInt(Int64(filtered))
+        w.appendRaw(",\"filteredByReason\":"); Self.appendCounts(filteredByReason, to: &w)
+        w.appendRaw(",\"destinations\":{")
+        for (i, name) in destinations.keys.sorted().enumerated() {
+            let d = destinations[name]!
+            if i > 0 { w.appendByte(UInt8(ascii: ",")) }
+            w.appendString(name)
+            w.appendRaw(":{\"delivered\":"); w.appendInt(Int64(d.delivered))
+            w.appendRaw(",\"filtered\":"); w.appendInt(Int64(d.filtered))
+            w.appendRaw(",\"deadLettered\":"); w.appendInt(Int64(d.deadLettered))
+            w.appendRaw(",\"dropped\":"); w.appendInt(Int64(d.dropped))
+            w.appendRaw(",\"filteredByReason\":"); Self.appendCounts(d.filteredByReason, to: &w)
+            w.appendRaw(",\"requests\":"); w.appendInt(Int64(d.requests))
+            w.appendRaw(",\"retries\":"); w.appendInt(Int64(d.retries))
+            w.appendRaw(",\"failedRequests\":"); w.appendInt(Int64(d.failedRequests))
+            w.appendByte(UInt8(ascii: "}"))
+        }
+        w.appendRaw("},\"dedupeEvictions\":{\"capacity\":"); w.appendInt(Int64(capacityEvictions))
+        w.appendRaw(",\"window\":"); w.appendInt(Int64(windowEvictions))
+        w.appendRaw("},\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
+        w.appendByte(UInt8(ascii: "}"))
+        return w.bytes
+    }
+
+    private static func appendCounts(_ counts: [String: Int], to w: inout JSONWriter) {
+        w.appendByte(UInt8(ascii: "{"))
+        for (i, key) in counts.keys.sorted().enumerated() {
+            if i > 0 { w.appendByte(UInt8(ascii: ",")) }
+            w.appendString(key)
+            w.appendByte(UInt8(ascii: ":"))
+            w.appendInt(Int64(counts[key]!))
+        }
+        w.appendByte(UInt8(ascii: "}"))
+    }
+
+    /// A few human lines for standard error.
+    public var humanReadable: String {
+        var lines = ["sluice: \(ingested) ingested, \(invalid) invalid, \(duplicates) duplicates, \(filtered) filtered in \(String(format: "%.2f", elapsedSeconds)) s"]
+        for name in destinations.keys.sorted() {
+            let d = destinations[name]!
+            lines.append("  \(name): \(d.delivered) delivered, \(d.filtered) filtered, \(d.deadLettered) dead-lettered, \(d.dropped) dropped")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+import Foundation
