@@ -53,8 +53,10 @@ enum HelpText {
         EXAMPLES
           Convert generated Statsig events to Segment messages:
             sluice generate --events 1000000 | sluice --format segment
-          Run a configured pipeline and keep the summary:
-            sluice --config pipeline.json --summary summary.json < events.ndjson
+          Run a configured pipeline:
+            sluice --config pipeline.json < events.ndjson
+          The same, keeping a JSON summary and the events that could not be delivered:
+            sluice --config pipeline.json --summary summary.json --dead-letter failed.ndjson < events.ndjson
           See what would be sent, without sending:
             sluice --config pipeline.json --dry-run --input events.ndjson
         """
