@@ -1,0 +1,110 @@
+import Sluice
+
+/// The `--help` pages, written for someone who has never run `sluice`: what the command does, every flag, and
+/// examples to copy.
+enum HelpText {
+    /// The page for a command.
+    static func text(for topic: HelpTopic) -> String {
+        switch topic {
+        case .run: run
+        case .generate: generate
+        case .validate: validate
+        }
+    }
+
+    static let run = """
+        sluice \(SluiceVersion.string): forward analytics events between Statsig, Segment and Heap.
+
+        USAGE
+          sluice [OPTIONS] < events.ndjson
+          sluice generate --events N [OPTIONS]
+          sluice validate --config FILE
+
+        Reads newline-delimited JSON: Statsig events, log_event bodies and webhook batches, Segment messages and
+        batch bodies (detected line by line). Duplicate events (same timeUUID) are dropped, internal statsig::
+        events are filtered out, and every other event is delivered to the configured destinations. Without
+        --config, events go to standard output in Statsig's export format, one JSON object per line. Broken
+        lines are reported on standard error and skipped; a summary is printed there at the end.
+
+        OPTIONS
+          --config FILE            Pipeline configuration (JSON): dedupe, filters, destinations such as
+                                   Segment, Heap, Statsig or a webhook. Check one with `sluice validate`.
+          --input FILE             Read events from FILE instead of standard input (`-` is standard input).
+          --format FORMAT          Output format of the default stdout destination: statsig (default),
+                                   segment or heap. Ignored when the configuration names destinations.
+          --dry-run                HTTP destinations send nothing; each request is printed to standard output
+                                   as one JSON line, secrets redacted.
+          --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
+          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
+          --no-dedupe              Keep duplicate events.
+          --quiet                  Print nothing on standard error except errors.
+          --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
+          --drain-timeout SECONDS  On shutdown, wait at most SECONDS for batches to flush (default 30).
+          --version                Print the version.
+          -h, --help               Print this help. `sluice COMMAND --help` explains a subcommand.
+
+        Every flag also accepts --flag=value.
+
+        EXIT STATUS
+          0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
+          1  at least one event was dead-lettered or dropped
+          2  usage or configuration error (nothing was read)
+
+        EXAMPLES
+          Convert generated Statsig events to Segment messages:
+            sluice generate --events 1000000 | sluice --format segment
+          Run a configured pipeline:
+            sluice --config pipeline.json < events.ndjson
+          The same, keeping a JSON summary and the events that could not be delivered:
+            sluice --config pipeline.json --summary summary.json --dead-letter failed.ndjson < events.ndjson
+          See what would be sent, without sending:
+            sluice --config pipeline.json --dry-run --input events.ndjson
+        """
+
+    static let generate = """
+        sluice generate: write synthetic Statsig export events, one JSON object per line.
+
+        USAGE
+          sluice generate --events N [--dup-rate R] [--invalid-rate R] [--seed S] [--users N] [--output FILE]
+
+        The events are a realistic mix of custom events and gate, config and experiment exposures from a pool of
+        users. The same options and seed always produce the same bytes, so the output makes a repeatable test
+        input or benchmark.
+
+        OPTIONS
+          --events N          How many lines to write (required).
+          --dup-rate R        Fraction of lines (0 to 1) that repeat an earlier event exactly; sluice should
+                              drop them as duplicates. Default 0.
+          --invalid-rate R    Fraction of lines (0 to 1) that are broken JSON; sluice should count and skip
+                              them. Default 0.
+          --seed S            Random seed, a whole number. Default 1.
+          --users N           How many distinct users the events come from. Default 10000.
+          --output FILE       Write to FILE instead of standard output (`-` is standard output).
+          -h, --help          Print this help.
+
+        EXAMPLES
+          Pipe a million events through sluice as Segment messages:
+            sluice generate --events 1000000 | sluice --format segment
+          A test file with 5% duplicates and 1% broken lines:
+            sluice generate --events 10000 --dup-rate 0.05 --invalid-rate 0.01 --output events.ndjson
+        """
+
+    static let validate = """
+        sluice validate: check a pipeline configuration without reading any events.
+
+        USAGE
+          sluice validate --config FILE
+
+        Parses FILE, substitutes ${NAME} environment variables and reports every problem with the path of the
+        key at fault, for example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
+        Secrets are never printed. Exits 0 when the configuration is valid, 2 when it is not.
+
+        OPTIONS
+          --config FILE       The configuration to check (also accepted as the only argument).
+          -h, --help          Print this help.
+
+        EXAMPLES
+          sluice validate --config pipeline.json
+          SEGMENT_WRITE_KEY=test sluice validate pipeline.json
+        """
+}
