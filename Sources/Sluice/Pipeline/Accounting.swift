@@ -44,6 +44,14 @@ final class Accounting: Sendable {
         state.withLock { $0.ingested += n; $0.invalid += invalid }
     }
 
+    /// Events that were ingested but could no longer enter the pipeline (it was torn down): dropped for every
+    /// destination, so the books still balance.
+    func recordDroppedEverywhere(_ n: Int) {
+        state.withLock { counts in
+            for name in destinationNames { counts.destinations[name, default: DestinationCounts()].dropped += n }
+        }
+    }
+
     func recordDuplicates(_ n: Int) {
         guard n != 0 else { return }
         state.withLock { $0.duplicates += n }

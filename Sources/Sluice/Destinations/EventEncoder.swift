@@ -1,0 +1,28 @@
+/// Turns events into a destination's request body (or output lines).
+///
+/// A batch body is `prefix`, the items separated by `separator`, then `suffix`. The Batcher owns the limits
+/// (`maxEvents`, `maxBytes`); the encoder owns the shape of one item, and may refuse an event it cannot
+/// represent (a Segment message over 32 KB), which is then dead-lettered with the reason.
+protocol EventEncoder: Sendable {
+    /// Bytes before the first item (for example `{"batch":[`).
+    var prefix: [UInt8] { get }
+    /// Bytes between items (`,` for JSON arrays, `\n` for NDJSON).
+    var separator: [UInt8] { get }
+    /// Bytes after the last item (for example `]}` or `\n`).
+    var suffix: [UInt8] { get }
+    /// Appends the event's item (or items, joined by `separator`) to `out`. Returns nil, or why the event
+    /// cannot be sent to this destination; on refusal, whatever was appended is discarded by the caller.
+    func encode(_ event: Event, identity: ResolvedIdentity, arena: UnsafeRawBufferPointer, into out: inout [UInt8]) -> String?
+}
+
+/// Statsig's export format, one event per line (stdout and file destinations, format `statsig`).
+struct StatsigExportLinesEncoder: EventEncoder {
+    var prefix: [UInt8] { [] }
+    var separator: [UInt8] { [0x0A] }
+    var suffix: [UInt8] { [0x0A] }
+
+    func encode(_ event: Event, identity: ResolvedIdentity, arena: UnsafeRawBufferPointer, into out: inout [UInt8]) -> String? {
+        StatsigExportFormat.append(event, unitID: identity.unitID, arena: arena, to: &out)
+        return nil
+    }
+}

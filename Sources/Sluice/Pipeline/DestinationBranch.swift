@@ -1,0 +1,60 @@
+/// Everything one destination needs: its queue, its stages and its settings.
+///
+/// fan-out -> queue -> IdentifierMapper -> Batcher -> Sender (`concurrency` workers). A ticker nudges the
+/// Batcher so a partial batch leaves after `maxDelayMs` even when no more events arrive.
+struct DestinationBranch: Sendable {
+    /// What a destination is made of, from the factory.
+    struct Parts: Sendable {
+        var name: String
+        var selection: EventSelection
+        var rule: IdentityRule
+        var encoder: any EventEncoder
+        var sender: any BatchSender
+        var batch: BatchConfiguration
+        var concurrency: Int
+        var overflow: OverflowPolicy
+    }
+
+    let name: String
+    let overflow: OverflowPolicy
+    let queue: BoundedChannel<EventChunk>
+    let batcherQueue: BoundedChannel<BatcherInput>
+    let batchQueue: BoundedChannel<Batch>
+    let mapper: IdentifierMapper
+    let batcher: Batcher
+    let sender: Sender
+    let maxDelayMs: Int
+    let inFlight = InFlightCounter()
+
+    init(parts: Parts, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
+         latency: LatencyHistogram, queueCapacity: Int) {
+        name = parts.name
+        overflow = parts.overflow
+        queue = BoundedChannel(capacity: queueCapacity)
+        batcherQueue = BoundedChannel(capacity: queueCapacity)
+        // Enough finished batches to keep every worker busy, and no more: memory stays bounded.
+        batchQueue = BoundedChannel(capacity: max(2, parts.concurrency))
+        let recorder = DeliveryRecorder(destination: parts.name, accounting: accounting, deadLetters: deadLetters, latency: latency)
+        mapper = IdentifierMapper(destination: parts.name, selection: parts.selection, rule: parts.rule, accounting: accounting)
+        batcher = Batcher(destination: parts.name, encoder: parts.encoder, limits: parts.batch, recorder: recorder)
+        sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)
+        maxDelayMs = parts.batch.maxDelayMs
+    }
+
+    func start(in group: inout TaskGroup<Void>) {
+        let branch = self
+        group.addTask { await branch.mapper.run(input: branch.queue, output: branch.batcherQueue) }
+        group.addTask { await branch.batcher.run(input: branch.batcherQueue, output: branch.batchQueue) }
+        group.addTask { await branch.sender.run(input: branch.batchQueue, inFlight: branch.inFlight) }
+        group.addTask { await branch.tick() }
+    }
+
+    /// Sends ticks until the Batcher's queue is finished. A full queue skips the tick: events are flowing.
+    private func tick() async {
+        let interval = Duration.milliseconds(min(500, max(5, maxDelayMs / 2)))
+        while true {
+            try? await Task.sleep(for: interval)
+            if batcherQueue.trySend(.tick) == .finished { return }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import Synchronization
+
+/// Options of a pipeline run that are not part of the configuration file: where input comes from, where
+/// dead letters and reports go, and test hooks.
+public struct PipelineOptions: Sendable {
+    /// The byte stream to read; `.none` when events arrive only through ``Pipeline/ingest(_:)``.
+    public var input: InputSource
+    /// Append invalid input and undeliverable events to this NDJSON file (secrets redacted).
+    public var deadLetterPath: String?
+    /// HTTP destinations write the requests they would send to standard output instead of sending them.
+    public var dryRun: Bool
+    /// Called for every invalid line or event (the CLI prints a rate-limited report to stderr).
+    public var onInvalid: (@Sendable (InvalidInput) -> Void)?
+    /// The file descriptor stdout destinations and dry-run requests write to.
+    public var standardOutput: Int32
+    /// Disables de-duplication regardless of the configuration (`--no-dedupe`).
+    public var disableDedupe: Bool
+    /// Destinations supplied in code, keyed by the name a configuration entry of type `custom` would use;
+    /// they run with the same batching, backpressure and accounting as the built-in ones.
+    public var customDestinations: [CustomDestinationRegistration]
+    /// The transport HTTP destinations use (a real `URLSession` by default; tests may pass their own).
+    public var httpTransport: (any HTTPTransport)?
+
+    /// Creates options; every field has a default.
+    public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
+                onInvalid: (@Sendable (InvalidInput) -> Void)? = nil, standardOutput: Int32 = 1,
+                disableDedupe: Bool = false, customDestinations: [CustomDestinationRegistration] = [],
+                httpTransport: (any HTTPTransport)? = nil) {
+        self.input = input
+        self.deadLetterPath = deadLetterPath
+        self.dryRun = dryRun
+        self.onInvalid = onInvalid
+        self.standardOutput = standardOutput
+        self.disableDedupe = disableDedupe
+        self.customDestinations = customDestinations
+        self.httpTransport = httpTransport
+    }
+}
+
+/// What one ``Pipeline/ingest(_:)`` call did with a request body.
+public struct IngestResult: Sendable, Equatable {
+    /// Events decoded and handed to the pipeline.
+    public var accepted: Int
+    /// Lines or events that could not be decoded, with reasons.
+    public var invalid: [InvalidInput]
+    /// True when the pipeline was already finishing and took nothing.
+    public var refused: Bool
+}
+
+/// Errors that stop a pipeline from starting.
+public struct PipelineError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, for a person.
+    public let message: String
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
+}
+
+/// The Sluice engine: ingest -> dedupe -> filter -> (per destination) map identifiers -> batch -> send.
+///
+/// Build it from a ``PipelineConfiguration``, call ``run()`` (shaped like a long-running service: it returns
+/// when the input ends, or drains and returns when its task is cancelled), and feed it with its input source or
+/// ``ingest(_:)``. Every stage is an actor connected to the next by a bounded channel of event chunks, so a slow
+/// destination slows the producer and memory stays bounded. End of input, ``finish()``, ``shutdown(gracePeriod:)``
+/// and cancellation all drain every stage in order and flush every batch; whatever cannot be delivered before
+/// the drain deadline is dead-lettered, so every event is accounted for in the ``Summary``.
+public final class Pipeline: Sendable {
+    /// The configuration the pipeline was built from.
+    public let configuration: PipelineConfiguration
+    let options: PipelineOptions
+    let accounting: Accounting
+    let shutdownState = ShutdownState()
+    let dedupeStats = DedupeStats()
+    let gate = IngestGate()
+    let ingestQueue: BoundedChannel<EventChunk>
+    let blockQueue = BoundedChannel<[UInt8]>(capacity: 4)
+    let ingestor: Ingestor
+    let branches: [DestinationBranch]
+    let deadLetters: DeadLetterWriter?
+    let started = Atomic<Bool>(false)
+    let startTime = Mutex<UInt64?>(nil)
+    let inputError = Mutex<String?>(nil)
+    let latency = LatencyHistogram()
+
+    /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
+    /// be set up (an unwritable file, a missing custom destination).
+    public init(configuration: PipelineConfiguration, options: PipelineOptions = PipelineOptions()) throws {
+        do { try configuration.validate() } catch { throw PipelineError(error.description) }
+        self.configuration = configuration
+        self.options = options
+        let redactor = Redactor(secrets: configuration.secrets)
+        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor) }
+        self.deadLetters = deadLetters
+
+        // Destinations first: their names are the accounting's columns.
+        let factory = DestinationFactory(options: options, redactor: redactor)
+        let configured = configuration.destinations.isEmpty ? DestinationConfiguration.defaultDestinations() : configuration.destinations
+        let parts = try configured.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
+        let names = parts.map(\.name)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw PipelineError("destination name \"\(repeated)\" is used twice")
+        }
+        let accounting = Accounting(destinations: names)
+        self.accounting = accounting
+        let capacity = max(1, configuration.input.queueCapacity)
+        branches = parts.map { [shutdownState, latency] in
+            DestinationBranch(parts: $0, accounting: accounting, deadLetters: deadLetters, shutdown: shutdownState,
+                              latency: latency, queueCapacity: capacity)
+        }
+
+        ingestQueue = BoundedChannel(capacity: capacity)
+        let decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
+                                            segmentEvents: configuration.segmentInbound.events)
+        ingestor = Ingestor(options: decoderOptions, chunkSize: configuration.input.chunkSize,
+                            maxLineBytes: configuration.input.maxLineBytes, output: ingestQueue, accounting: accounting,
+                            invalidSink: InvalidSink(deadLetters: deadLetters, report: options.onInvalid))
+    }
+
+    /// Runs until the input ends (or ``finish()``), then drains and returns the summary. Cancelling the task
+    /// that runs it starts a graceful drain, bounded by `drainTimeoutSeconds`.
+    ///
+    /// The stages run in a task that cancellation does not reach: a cancelled stage could not flush, and
+    /// draining is the point. `run()` still awaits that task before returning, so nothing outlives the call.
+    public func run() async throws -> Summary {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else {
+            throw PipelineError("a pipeline runs once; build a new one to run again")
+        }
+        let stages = Task { await self.runStages() }
+        return await withTaskCancellationHandler {
+            await stages.value
+        } onCancel: {
+            self.shutdown(gracePeriod: .seconds(self.configuration.drainTimeoutSeconds))
+        }
+    }
+
+    /// Decodes a request body (a Statsig event, `log_event` body, webhook batch, Segment message or batch, or
+    /// NDJSON of any of these) and hands its events to the pipeline, suspending while the pipeline is full.
+    public func ingest(_ body: [UInt8]) async -> IngestResult {
+        guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
+        defer { gate.leave() }
+        let (accepted, invalid) = await ingestor.ingest(body)
+        return IngestResult(accepted: accepted, invalid: invalid, refused: false)
+    }
+
+    /// Decodes a request body given as a string; see ``ingest(_:)-([UInt8])``.
+    public func ingest(_ body: String) async -> IngestResult {
+        await ingest(Array(body.utf8))
+    }
+
+    /// No more input: stop reading, let running `ingest` calls finish, drain every stage. ``run()`` returns
+    /// once everything is delivered or dead-lettered.
+    public func finish() {
+        shutdownState.beginDrain()
+        gate.close()
+        blockQueue.finish()
+    }
+
+    /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
+    /// are dead-lettered (never silently dropped).
+    public func shutdown(gracePeriod: Duration) {
+        finish()
+        let state = shutdownState
+        Task {
+            try? await Task.sleep(for: gracePeriod)
+            state.abandon()
+        }
+    }
+
+    // MARK: - Running the stages
+
+    private func runStages() async -> Summary {
+        startTime.withLock { $0 = Clock.nanoseconds() }
+        let dedupeEnabled = configuration.dedupe.enabled && !options.disableDedupe
+        let filterInput = dedupeEnabled ? BoundedChannel<EventChunk>(capacity: max(1, configuration.input.queueCapacity)) : ingestQueue
+        ByteSource.start(options.input, into: blockQueue) { [inputError] message in
+            inputError.withLock { $0 = message }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.runInput() }
+            if dedupeEnabled {
+                let deduplicator = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats)
+                group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
+            }
+            let filter = Filter(selection: configuration.filter, accounting: accounting)
+            let fanOut = FanOut(branches: branches.map { FanOut.Branch(name: $0.name, queue: $0.queue, overflow: $0.overflow) },
+                                accounting: accounting)
+            group.addTask { await filter.run(input: filterInput, fanOut: fanOut) }
+            for branch in branches {
+                branch.start(in: &group)
+            }
+        }
+        deadLetters?.close()
+        return summary()
+    }
+
+    /// Reads the input source (if any) and waits for `ingest` callers, then ends the first queue.
+    private func runInput() async {
+        if case .none = options.input {
+            // Input comes only from ingest(): wait for finish() or shutdown.
+        } else {
+            await ingestor.run(blocks: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining })
+            gate.close()
+        }
+        await gate.waitUntilClosedAndIdle()
+        ingestQueue.finish()
+    }
+
+    /// The account so far (complete once ``run()`` has returned).
+    public func summary() -> Summary {
+        let counts = accounting.snapshot
+        let dedupe = dedupeStats.snapshot
+        let start = startTime.withLock { $0 } ?? Clock.nanoseconds()
+        var destinations: [String: Summary.DestinationSummary] = [:]
+        for (name, d) in counts.destinations {
+            destinations[name] = Summary.DestinationSummary(
+                delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
+                filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
+                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests)
+        }
+        var summary = Summary(
+            ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates, filtered: counts.filtered,
+            filteredByReason: Dictionary(uniqueKeysWithValues: counts.filteredByReason.map { ($0.key.description, $0.value) }),
+            destinations: destinations,
+            elapsedSeconds: Double(Clock.nanoseconds() &- start) / 1e9)
+        summary.capacityEvictions = dedupe.capacityEvictions
+        summary.windowEvictions = dedupe.windowEvictions
+        return summary
+    }
+
+    /// An error reading the input source, if one happened (the run still drains what was read).
+    public var inputFailure: String? { inputError.withLock { $0 } }
+}
+

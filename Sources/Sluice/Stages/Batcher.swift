@@ -1,0 +1,142 @@
+/// A request body (or block of output lines) and the events in it.
+struct Batch: Sendable {
+    /// The encoded body.
+    var body: [UInt8]
+    /// Events in the body (an event may encode to more than one item, e.g. Heap initialize records).
+    var eventCount: Int
+    /// The events, by chunk, so a failed batch can be dead-lettered event by event.
+    var members: [BatchMember]
+    /// When the oldest event in the batch was decoded (uptime nanoseconds), for latency.
+    var oldestCreatedAt: UInt64
+}
+
+/// Events of one chunk that are in a batch.
+struct BatchMember: Sendable {
+    let chunk: EventChunk
+    var indices: [Int32]
+}
+
+/// What a Batcher receives: mapped events, or a clock tick that lets it flush a batch older than `maxDelayMs`.
+enum BatcherInput: Sendable {
+    case mapped(MappedChunk)
+    case tick
+}
+
+/// Stage 5 (per destination): encodes events into bodies and cuts batches at `maxEvents`, `maxBytes` or
+/// `maxDelayMs`, whichever comes first.
+///
+/// An event that cannot be encoded (too large, or refused by the format) is dead-lettered alone; the batch
+/// goes on without it. At end of input the partial batch is flushed.
+actor Batcher {
+    private let destination: String
+    private let encoder: any EventEncoder
+    private let limits: BatchConfiguration
+    private let recorder: DeliveryRecorder
+    private var body: [UInt8] = []
+    private var count = 0
+    private var members: [BatchMember] = []
+    private var startedAt: UInt64 = 0
+    private var oldest: UInt64 = .max
+    private var ready: [Batch] = []
+
+    init(destination: String, encoder: any EventEncoder, limits: BatchConfiguration, recorder: DeliveryRecorder) {
+        self.destination = destination
+        self.encoder = encoder
+        self.limits = limits
+        self.recorder = recorder
+    }
+
+    func run(input: BoundedChannel<BatcherInput>, output: BoundedChannel<Batch>) async {
+        for await message in input {
+            switch message {
+            case .tick:
+                if count > 0, Clock.nanoseconds() &- startedAt >= UInt64(limits.maxDelayMs) * 1_000_000 { cut() }
+            case .mapped(let mapped):
+                add(mapped)
+            }
+            for batch in ready where await !output.send(batch) {
+                recorder.deadLetter(batch, reason: "pipeline stopped before the batch could be sent", attempts: 0)
+            }
+            ready.removeAll(keepingCapacity: true)
+        }
+        cut()
+        for batch in ready where await !output.send(batch) {
+            recorder.deadLetter(batch, reason: "pipeline stopped before the batch could be sent", attempts: 0)
+        }
+        ready.removeAll()
+        output.finish()
+    }
+
+    private func add(_ mapped: MappedChunk) {
+        let chunk = mapped.chunk
+        let prefix = encoder.prefix, separator = encoder.separator, suffix = encoder.suffix
+        chunk.withArena { arena in
+            for (k, index) in mapped.selected.enumerated() {
+                let event = chunk.events[Int(index)]
+                if count == 0 { begin(prefix) }
+                let mark = body.count
+                if count > 0 { body.append(contentsOf: separator) }
+                let itemStart = body.count
+                if let reason = encoder.encode(event, identity: mapped.identities[k], arena: arena, into: &body) {
+                    body.removeSubrange(mark...)
+                    recorder.deadLetter(destination: destination, reason: reason, chunk: chunk, indices: [index])
+                    if count == 0 { body.removeAll(keepingCapacity: true) }
+                    continue
+                }
+                if body.count + suffix.count > limits.maxBytes {
+                    if count == 0 {
+                        body.removeAll(keepingCapacity: true)
+                        recorder.deadLetter(destination: destination,
+                                            reason: "event larger than the batch limit (batch.maxBytes \(limits.maxBytes))",
+                                            chunk: chunk, indices: [index])
+                        continue
+                    }
+                    // It does not fit: close this batch and start the next one with the item.
+                    let item = Array(body[itemStart...])
+                    body.removeSubrange(mark...)
+                    cut()
+                    begin(prefix)
+                    body.append(contentsOf: item)
+                    if body.count + suffix.count > limits.maxBytes {
+                        body.removeAll(keepingCapacity: true)
+                        recorder.deadLetter(destination: destination,
+                                            reason: "event larger than the batch limit (batch.maxBytes \(limits.maxBytes))",
+                                            chunk: chunk, indices: [index])
+                        continue
+                    }
+                }
+                append(member: index, of: chunk)
+                if count >= limits.maxEvents { cut() }
+            }
+        }
+    }
+
+    private func begin(_ prefix: [UInt8]) {
+        body.removeAll(keepingCapacity: true)
+        body.append(contentsOf: prefix)
+        startedAt = Clock.nanoseconds()
+    }
+
+    private func append(member index: Int32, of chunk: EventChunk) {
+        count += 1
+        oldest = min(oldest, chunk.createdAt)
+        if let last = members.indices.last, members[last].chunk.createdAt == chunk.createdAt,
+           members[last].chunk.events.count == chunk.events.count {
+            members[last].indices.append(index)
+        } else {
+            members.append(BatchMember(chunk: chunk, indices: [index]))
+        }
+    }
+
+    /// Closes the current batch (if any) and queues it for the sender.
+    private func cut() {
+        guard count > 0 else { return }
+        body.append(contentsOf: encoder.suffix)
+        ready.append(Batch(body: body, eventCount: count, members: members, oldestCreatedAt: oldest))
+        body = []
+        body.reserveCapacity(min(limits.maxBytes, 1 << 20))
+        count = 0
+        members = []
+        oldest = .max
+    }
+}

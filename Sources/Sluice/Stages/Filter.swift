@@ -1,0 +1,62 @@
+/// Stage 3: the global filter (`filter` in the configuration), then fan-out to every destination.
+///
+/// Removes events whose category is not selected (internal `statsig::` events by default) or whose name the
+/// include/exclude patterns reject, plus records the decoder marked as never deliverable (Segment group/alias
+/// calls, unselected Segment events). Each removal is counted with its reason.
+actor Filter {
+    private let selection: EventSelection
+    private let excludePatterns: [EventNamePattern]
+    private let accounting: Accounting
+
+    init(selection: EventSelection, accounting: Accounting) {
+        self.selection = selection
+        self.excludePatterns = selection.exclude.map(EventNamePattern.init)
+        self.accounting = accounting
+    }
+
+    func run(input: BoundedChannel<EventChunk>, fanOut: FanOut) async {
+        for await var chunk in input {
+            var reasons: [FilterReason: Int] = [:]
+            chunk.withArena { arena in
+                chunk.events.removeAll { event in
+                    if let reason = rejection(event, arena) {
+                        reasons[reason, default: 0] += 1
+                        return true
+                    }
+                    return false
+                }
+            }
+            accounting.recordGloballyFiltered(reasons)
+            if !chunk.events.isEmpty { await fanOut.send(chunk) }
+        }
+        fanOut.finish()
+    }
+
+    private func rejection(_ event: Event, _ arena: UnsafeRawBufferPointer) -> FilterReason? {
+        if let reason = event.filterReason { return reason }
+        // Audience changes are routed by destination type, not by the event filter.
+        if event.kind == .audienceMembership { return nil }
+        let name = EventNames.content(event.eventName, arena)
+        if selection.admits(name: name, category: event.category) { return nil }
+        return Filter.reason(for: name, category: event.category, selection: selection, excludePatterns: excludePatterns)
+    }
+
+    /// Why `selection` rejects a name it does not admit (run only for rejected events).
+    static func reason(for name: UnsafeRawBufferPointer, category: EventCategory, selection: EventSelection,
+                       excludePatterns: [EventNamePattern]) -> FilterReason {
+        if !selection.effectiveCategories.contains(category) { return .categoryNotSelected }
+        if excludePatterns.contains(where: { $0.matches(name) }) { return .excluded }
+        return .notIncluded
+    }
+}
+
+/// Event-name helpers shared by the filters.
+enum EventNames {
+    /// The bytes between the quotes of a raw JSON string span (escapes, which event names practically never
+    /// contain, are matched as written).
+    @inline(__always)
+    static func content(_ span: ByteSpan, _ arena: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard span.count >= 2 else { return UnsafeRawBufferPointer(rebasing: arena[0..<0]) }
+        return UnsafeRawBufferPointer(rebasing: arena[Int(span.start) + 1..<Int(span.start) + Int(span.count) - 1])
+    }
+}

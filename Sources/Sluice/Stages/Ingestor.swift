@@ -1,0 +1,122 @@
+/// Stage 1: turns bytes into chunks of events.
+///
+/// Frames NDJSON lines, decodes each with the byte-level reader, and sends full chunks downstream, suspending
+/// when the next stage is behind (that is how a slow destination slows the reading of standard input). Invalid
+/// lines are counted, reported and dead-lettered here, and never stop the stream.
+actor Ingestor {
+    private let options: DecoderOptions
+    private let chunkSize: Int
+    private let maxLineBytes: Int
+    private let output: BoundedChannel<EventChunk>
+    private let accounting: Accounting
+    private let invalidSink: InvalidSink
+
+    init(options: DecoderOptions, chunkSize: Int, maxLineBytes: Int, output: BoundedChannel<EventChunk>,
+         accounting: Accounting, invalidSink: InvalidSink) {
+        self.options = options
+        self.chunkSize = max(1, chunkSize)
+        self.maxLineBytes = maxLineBytes
+        self.output = output
+        self.accounting = accounting
+        self.invalidSink = invalidSink
+    }
+
+    /// Reads `blocks` until they end or `shouldStop` says so, then sends the last partial chunk.
+    /// Does not finish `output`: the pipeline does, once every producer (this and `ingest` calls) is done.
+    func run(blocks: BoundedChannel<[UInt8]>, shouldStop: @Sendable () -> Bool) async {
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        var decoder = InputDecoder(options: options)
+        var chunk = newChunk()
+        var invalid: [InvalidInput] = []
+        var iterator = blocks.makeAsyncIterator()
+        while !shouldStop() {
+            guard let block = await iterator.next() else { break }
+            var pending: [EventChunk] = []
+            block.withUnsafeBytes { raw in
+                framer.consume(raw) { piece in
+                    handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
+                    if chunk.events.count >= chunkSize {
+                        pending.append(chunk)
+                        chunk = newChunk()
+                    }
+                }
+            }
+            for full in pending { await emit(full, invalid: &invalid) }
+        }
+        framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
+        await emit(chunk, invalid: &invalid)
+    }
+
+    private func newChunk() -> EventChunk {
+        EventChunk(reservingEvents: chunkSize, bytes: chunkSize * 512)
+    }
+
+    private func handle(_ piece: LineFramer.Piece, decoder: inout InputDecoder, chunk: inout EventChunk,
+                        invalid: inout [InvalidInput]) {
+        switch piece {
+        case .line(let line, let number):
+            if chunk.events.isEmpty { chunk.createdAt = Clock.nanoseconds() }
+            decoder.decode(line, line: number, into: &chunk, invalid: &invalid)
+        case .overlong(let number, let prefix):
+            invalid.append(InvalidInput(line: number, reason: "line longer than \(maxLineBytes) bytes (input.maxLineBytes)", raw: prefix))
+        }
+    }
+
+    /// Counts and sends a chunk (and reports the invalid input gathered with it).
+    private func emit(_ chunk: EventChunk, invalid: inout [InvalidInput]) async {
+        accounting.recordIngested(chunk.events.count, invalid: invalid.count)
+        if !invalid.isEmpty {
+            invalidSink.report(invalid)
+            invalid.removeAll(keepingCapacity: true)
+        }
+        guard !chunk.events.isEmpty else { return }
+        if await !output.send(chunk) {
+            // The channel only refuses after the pipeline gave up on its input (hard cancellation): these events
+            // were counted as ingested, so account for them as dropped everywhere rather than lose them.
+            accounting.recordDroppedEverywhere(chunk.events.count)
+        }
+    }
+
+    /// Decodes a request body (any input shape, one document or NDJSON) outside the actor, so concurrent
+    /// `ingest` calls decode in parallel, then sends its chunks downstream (suspending under backpressure).
+    nonisolated func ingest(_ body: [UInt8]) async -> (accepted: Int, invalid: [InvalidInput]) {
+        let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
+        let accepted = chunks.reduce(0) { $0 + $1.events.count }
+        accounting.recordIngested(accepted, invalid: invalid.count)
+        if !invalid.isEmpty { invalidSink.report(invalid) }
+        for chunk in chunks where await !output.send(chunk) {
+            accounting.recordDroppedEverywhere(chunk.events.count)
+        }
+        return (accepted, invalid)
+    }
+
+    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer) -> ([EventChunk], [InvalidInput]) {
+        var decoder = InputDecoder(options: options)
+        var chunks: [EventChunk] = []
+        var chunk = EventChunk(reservingEvents: 16, bytes: body.count)
+        var invalid: [InvalidInput] = []
+        // A body is one JSON document (possibly pretty-printed over several lines) or NDJSON.
+        var probe = JSONReader(maxDepth: options.maxDepth)
+        if (try? probe.parse(body)) != nil {
+            decoder.decode(body, line: 1, into: &chunk, invalid: &invalid)
+            return (chunk.events.isEmpty ? [] : [chunk], invalid)
+        }
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        let handle = { (piece: LineFramer.Piece) in
+            switch piece {
+            case .line(let line, let number):
+                decoder.decode(line, line: number, into: &chunk, invalid: &invalid)
+            case .overlong(let number, let prefix):
+                invalid.append(InvalidInput(line: number, reason: "line longer than \(self.maxLineBytes) bytes (input.maxLineBytes)", raw: prefix))
+            }
+            if chunk.events.count >= self.chunkSize {
+                chunks.append(chunk)
+                chunk = EventChunk(reservingEvents: 16, bytes: 0)
+            }
+        }
+        framer.consume(body, handle)
+        framer.finish(handle)
+        if !chunk.events.isEmpty { chunks.append(chunk) }
+        return (chunks, invalid)
+    }
+}

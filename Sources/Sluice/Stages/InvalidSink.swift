@@ -1,0 +1,10 @@
+/// Where invalid input goes: the dead-letter file (when configured) and the embedder's report handler.
+struct InvalidSink: Sendable {
+    let deadLetters: DeadLetterWriter?
+    let report: (@Sendable (InvalidInput) -> Void)?
+
+    func report(_ records: [InvalidInput]) {
+        deadLetters?.writeInvalid(records)
+        if let report { records.forEach(report) }
+    }
+}

@@ -1,0 +1,54 @@
+/// How a destination hands over one batch. HTTP destinations retry inside `send`; stdout and file write once.
+protocol BatchSender: Sendable {
+    /// Delivers `batch`, or says why it could not. `abandon` turns true once the drain deadline has passed:
+    /// stop retrying and report failure (the batch is then dead-lettered, never lost).
+    func send(_ batch: Batch, abandon: @escaping @Sendable () -> Bool) async -> SendOutcome
+}
+
+/// The result of handing over one batch.
+enum SendOutcome: Sendable, Equatable {
+    case delivered(attempts: Int)
+    case failed(reason: String, attempts: Int)
+}
+
+/// Stage 6 (per destination): `concurrency` workers take batches from the queue and send them.
+///
+/// With one worker (stdout, file, and the default for ordered delivery) batches leave in order; with more,
+/// requests overlap and may complete out of order. Once the drain deadline has passed, remaining batches are
+/// dead-lettered instead of sent.
+actor Sender {
+    private let sender: any BatchSender
+    private let recorder: DeliveryRecorder
+    private let workers: Int
+    private let shutdown: ShutdownState
+
+    init(sender: any BatchSender, recorder: DeliveryRecorder, workers: Int, shutdown: ShutdownState) {
+        self.sender = sender
+        self.recorder = recorder
+        self.workers = max(1, workers)
+        self.shutdown = shutdown
+    }
+
+    func run(input: BoundedChannel<Batch>, inFlight: InFlightCounter) async {
+        let sender = self.sender, recorder = self.recorder, shutdown = self.shutdown
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    for await batch in input {
+                        if shutdown.isAbandoned {
+                            recorder.deadLetter(batch, reason: "drain deadline passed before the batch was sent", attempts: 0)
+                            continue
+                        }
+                        inFlight.add(1)
+                        let outcome = await sender.send(batch, abandon: { shutdown.isAbandoned })
+                        inFlight.add(-1)
+                        switch outcome {
+                        case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
+                        case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
