@@ -67,7 +67,9 @@ public struct URLSessionTransport: HTTPTransport {
     static func urlRequest(for request: HTTPRequest, timeout: Duration) -> URLRequest {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
-        urlRequest.timeoutInterval = max(0.001, Self.timeInterval(timeout))
+        // libcurl's timeout is only a backstop, set past our own deadline: swift-corelibs-foundation truncates
+        // timeoutInterval to whole seconds, so 0.3 s becomes an immediate timeout and 1.5 s becomes 1 s.
+        urlRequest.timeoutInterval = (Self.timeInterval(timeout)).rounded(.up) + 1
         urlRequest.cachePolicy = .reloadIgnoringLocalCacheData
         for header in request.headers {
             urlRequest.addValue(header.value, forHTTPHeaderField: header.name)
