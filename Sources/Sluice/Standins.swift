@@ -1,11 +1,5 @@
 // Stand-ins for pieces being written on other branches; each is removed when the real one is merged.
 
-enum ISO8601 {
-    static func parseMilliseconds(_ bytes: UnsafeRawBufferPointer) -> Int64? { nil }
-    static func appendTimestamp(milliseconds: Int64, to buffer: inout [UInt8]) {}
-    static func string(milliseconds: Int64) -> String { "" }
-}
-
 extension InputDecoder {
     func decodeSegmentBatch(_ view: JSONView, root: Int, batch: Int, _ context: DocumentContext, into chunk: inout EventChunk, invalid: inout [InvalidInput]) {
         invalid.append(InvalidInput(line: context.line, reason: "Segment input not yet supported", raw: view.bytes))

@@ -1,2 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
 import Sluice
-print("sluice \(SluiceVersion.string)")
+
+// A closed pipe downstream (`sluice | head`) must surface as a write error the engine accounts for, not kill
+// the process before it can drain and print its summary.
+signal(SIGPIPE, SIG_IGN)
+
+let command: Command
+do {
+    command = try Command.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    StandardError.write(error.description)
+    StandardError.write("Try 'sluice --help'.")
+    exit(2)
+}
+
+switch command {
+case .help(let topic):
+    print(HelpText.text(for: topic))
+case .version:
+    print("sluice \(SluiceVersion.string)")
+case .validate(let path):
+    exit(ValidateCommand.run(configPath: path))
+case .generate(let options):
+    exit(GenerateCommand.run(options))
+case .run(let options):
+    exit(await RunCommand.run(options))
+}

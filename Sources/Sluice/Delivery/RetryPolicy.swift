@@ -129,7 +129,7 @@ public struct JitterSource: Sendable {
 
     /// A reproducible SplitMix64 sequence, safe to share between tasks.
     public static func seeded(_ seed: UInt64) -> JitterSource {
-        let state = SplitMix64(seed: seed)
+        let state = SharedSplitMix64(seed: seed)
         return JitterSource { state.next() }
     }
 
@@ -145,22 +145,16 @@ public struct JitterSource: Sendable {
     }
 }
 
-/// SplitMix64 behind a lock: tiny, fast, and good enough for jitter.
-final class SplitMix64: Sendable {
-    private let state: Mutex<UInt64>
+/// ``SplitMix64`` behind a lock, so one seeded jitter sequence can be shared between tasks.
+final class SharedSplitMix64: Sendable {
+    private let state: Mutex<SplitMix64>
 
     init(seed: UInt64) {
-        state = Mutex(seed)
+        state = Mutex(SplitMix64(seed: seed))
     }
 
     func next() -> UInt64 {
-        state.withLock { state in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        state.withLock { $0.next() }
     }
 }
 

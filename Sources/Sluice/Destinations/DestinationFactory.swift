@@ -11,31 +11,10 @@ struct DestinationFactory {
     }
 
     func parts(for destination: DestinationConfiguration) throws -> DestinationBranch.Parts {
-        let sender: any BatchSender
-        switch destination.kind {
-        case .stdout:
-            sender = FileDescriptorSender(sink: standardOutput)
-        case .file(let path, _):
-            do {
-                sender = FileDescriptorSender(sink: try FileDescriptorSink(appendingTo: path))
-            } catch {
-                throw PipelineError("destinations \"\(destination.name)\": \(error)")
-            }
-        default:
-            throw PipelineError("destinations \"\(destination.name)\": type \(destination.kind.typeName) is not available in this build")
-        }
-        return DestinationBranch.Parts(
+        DestinationBranch.Parts(
             name: destination.name, selection: destination.events, rule: Self.rule(for: destination),
-            encoder: try encoder(for: destination), sender: sender, batch: destination.batch,
-            concurrency: destination.concurrency, overflow: destination.overflow)
-    }
-
-    func encoder(for destination: DestinationConfiguration) throws -> any EventEncoder {
-        switch destination.kind.format {
-        case .statsig: return StatsigExportLinesEncoder()
-        default:
-            throw PipelineError("destinations \"\(destination.name)\": format \(destination.kind.format.rawValue) is not available in this build")
-        }
+            encoder: try makeEncoder(for: destination), sender: try makeSender(for: destination),
+            batch: destination.batch, concurrency: destination.concurrency, overflow: destination.overflow)
     }
 
     static func rule(for destination: DestinationConfiguration) -> IdentityRule {

@@ -174,8 +174,8 @@ public final class Pipeline: Sendable {
         startTime.withLock { $0 = Clock.nanoseconds() }
         let dedupeEnabled = configuration.dedupe.enabled && !options.disableDedupe
         let filterInput = dedupeEnabled ? BoundedChannel<EventChunk>(capacity: max(1, configuration.input.queueCapacity)) : ingestQueue
-        ByteSource.start(options.input, into: blockQueue) { [inputError] message in
-            inputError.withLock { $0 = message }
+        ByteSource.start(options.input, into: blockQueue) { message in
+            self.inputError.withLock { $0 = message }
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput() }
@@ -226,6 +226,9 @@ public final class Pipeline: Sendable {
             elapsedSeconds: Double(Clock.nanoseconds() &- start) / 1e9)
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
+        if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
+            summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
+        }
         return summary
     }
 

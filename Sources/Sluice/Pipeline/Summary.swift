@@ -33,10 +33,23 @@ public struct Summary: Sendable, Equatable {
     public var destinations: [String: DestinationSummary]
     /// Wall-clock duration of the run.
     public var elapsedSeconds: Double
+    /// Ingest-to-delivery latency of delivered events (nil when nothing was delivered).
+    public var latency: LatencySummary?
+
     /// Keys the dedupe table forgot because it was full: duplicates further apart than it remembers are missed.
     public var capacityEvictions = 0
     /// Keys the dedupe table forgot because they fell out of the time window.
     public var windowEvictions = 0
+
+    /// Latency quantiles, in seconds, from decode to the destination's acknowledgement (bucketed: within ~20%).
+    public struct LatencySummary: Sendable, Equatable {
+        /// Median.
+        public var p50: Double
+        /// 99th percentile.
+        public var p99: Double
+        /// Largest seen.
+        public var max: Double
+    }
 
     /// Whether every destination's counts add up to what came in.
     public var isBalanced: Bool {
@@ -74,6 +87,11 @@ public struct Summary: Sendable, Equatable {
         }
         w.appendRaw("},\"dedupeEvictions\":{\"capacity\":"); w.appendInt(Int64(capacityEvictions))
         w.appendRaw(",\"window\":"); w.appendInt(Int64(windowEvictions))
+        if let latency {
+            w.appendRaw("},\"latencySeconds\":{\"p50\":"); w.appendDouble(latency.p50)
+            w.appendRaw(",\"p99\":"); w.appendDouble(latency.p99)
+            w.appendRaw(",\"max\":"); w.appendDouble(latency.max)
+        }
         w.appendRaw("},\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
         w.appendByte(UInt8(ascii: "}"))
         return w.bytes

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Foundation
+import Sluice
+
+/// The main job: read events, run the pipeline, print the summary, exit with the contract's status.
+enum RunCommand {
+    static func run(_ options: RunOptions) async -> Int32 {
+        var configuration: PipelineConfiguration
+        do {
+            if let path = options.configPath {
+                configuration = try ConfigurationLoader.load(contentsOfFile: path, defaultOutputFormat: options.format ?? .statsig)
+            } else {
+                configuration = PipelineConfiguration(destinations: DestinationConfiguration.defaultDestinations(format: options.format ?? .statsig))
+            }
+        } catch {
+            StandardError.write("sluice: \(options.configPath ?? "configuration"): \(error)")
+            return 2
+        }
+        if let drain = options.drainTimeout { configuration.drainTimeoutSeconds = drain }
+
+        let reporter = InvalidReporter()
+        var pipelineOptions = PipelineOptions()
+        if let input = options.inputPath, input != "-" {
+            guard FileManager.default.isReadableFile(atPath: input) else {
+                StandardError.write("sluice: --input: cannot read \(input)")
+                return 2
+            }
+            pipelineOptions.input = .file(input)
+        } else {
+            pipelineOptions.input = .fileDescriptor(0)
+        }
+        pipelineOptions.deadLetterPath = options.deadLetterPath
+        pipelineOptions.dryRun = options.dryRun
+        pipelineOptions.disableDedupe = options.noDedupe
+        if !options.quiet { pipelineOptions.onInvalid = { reporter.report($0) } }
+
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(configuration: configuration, options: pipelineOptions)
+        } catch {
+            StandardError.write("sluice: \(error)")
+            return 2
+        }
+
+        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet)
+        let summary: Summary
+        do {
+            summary = try await pipeline.run()
+        } catch {
+            StandardError.write("sluice: \(error)")
+            return 2
+        }
+        signals.cancel()
+
+        if let failure = pipeline.inputFailure { StandardError.write("sluice: input: \(failure)") }
+        if !options.quiet {
+            if reporter.suppressed > 0 {
+                StandardError.write("sluice: \(reporter.suppressed) more invalid lines not shown\(options.deadLetterPath == nil ? " (use --dead-letter FILE to keep them)" : "")")
+            }
+            StandardError.write(summary.humanReadable)
+        }
+        if let path = options.summaryPath {
+            var bytes = summary.jsonBytes()
+            bytes.append(0x0A)
+            do {
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            } catch {
+                StandardError.write("sluice: --summary: cannot write \(path): \(error.localizedDescription)")
+                return 1
+            }
+        }
+        return summary.exitStatus
+    }
+}
+
+/// SIGINT / SIGTERM: the first stops reading and drains within the drain timeout; a second gives up waiting
+/// at once (what is still queued is dead-lettered, never silently dropped).
+final class SignalHandlers {
+    private let sources: [DispatchSourceSignal]
+
+    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool) {
+        let signals = [SIGINT, SIGTERM]
+        let counter = SignalCounter()
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if counter.increment() == 1 {
+                    if !quiet { StandardError.write("sluice: signal \(number): stopping input, draining (up to \(gracePeriod) s)") }
+                    pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000)))
+                } else {
+                    if !quiet { StandardError.write("sluice: second signal: giving up on delivery, dead-lettering the rest") }
+                    pipeline.shutdown(gracePeriod: .zero)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        sources.forEach { $0.cancel() }
+    }
+}
+
+import Synchronization
+
+final class SignalCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() -> Int { count.add(1, ordering: .relaxed).newValue }
+}
