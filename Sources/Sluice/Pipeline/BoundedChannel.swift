@@ -56,13 +56,12 @@ public final class BoundedChannel<Element: Sendable>: AsyncSequence, Sendable {
     ///   most one element ahead of its consumers.
     public init(capacity: Int) {
         precondition(capacity >= 1, "BoundedChannel capacity must be at least 1, got \(capacity)")
+        self.capacity = capacity
         self.state = Mutex(BoundedChannelState(capacity: capacity))
     }
 
     /// The most elements the channel buffers before ``send(_:)`` waits.
-    public var capacity: Int {
-        state.withLock { $0.capacity }
-    }
+    public let capacity: Int
 
     /// The number of elements buffered right now (the queue depth, for metrics).
     ///
@@ -288,6 +287,8 @@ public final class BoundedChannel<Element: Sendable>: AsyncSequence, Sendable {
         }
     }
 }
+
+extension BoundedChannel.EvictingSendResult: Equatable where Element: Equatable {}
 
 @available(*, unavailable, message: "Each task makes its own iterator; share the channel instead.")
 extension BoundedChannel.AsyncIterator: Sendable {}
