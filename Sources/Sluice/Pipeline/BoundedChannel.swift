@@ -240,6 +240,8 @@ public final class BoundedChannel<Element: Sendable>: AsyncSequence, Sendable {
         }
     }
 
+    /// Takes the oldest element, waiting while the channel is empty; nil when finished and drained or cancelled
+    /// while waiting. Shared by all iterators, which add only their stay-finished flag.
     nonisolated(nonsending)
     func receive() async -> Element? {
         let fast = state.withLock { state -> ReceiveFastPath in
