@@ -1,7 +1,7 @@
 /// Which events a filter lets through: the global `filter` and each destination's `events`.
 ///
 /// An event is admitted when its category is selected, its name matches some `include` pattern, and no
-/// `exclude` pattern. The patterns are compiled when set, so ``admits(name:category:)`` is allocation-free.
+/// `exclude` pattern. The patterns are compiled when set, so the internal `admits(name:category:)` is allocation-free.
 ///
 /// `categories == nil` means "not configured", which selects every category **except**
 /// ``EventCategory/internal``: SDK bookkeeping events are dropped by default (as the contract requires of the
