@@ -88,12 +88,9 @@ extension Command {
                             + "(expected one of \(HelpTopic.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
                 return .help(requested)
-            default:
-                throw CommandLineError(
-                    message: "unknown command \"\(first)\" (expected generate, validate or help; "
-                        + "see sluice --help)")
+            default: break  // a positional argument of the run command, reported below
             }
-            arguments = arguments.dropFirst()
+            if topic != .run { arguments = arguments.dropFirst() }
         }
         if arguments.prefix(while: { $0 != "--" }).contains(where: { $0 == "--help" || $0 == "-h" }) {
             return .help(topic)
@@ -118,7 +115,8 @@ extension Command {
             switch argument {
             case .positional(let value):
                 throw CommandLineError(
-                    message: "unexpected argument \"\(value)\" (input is read from standard input or --input FILE)")
+                    message: "unexpected argument \"\(value)\" (commands are generate, validate and help; "
+                        + "to read a file, use --input FILE)")
             case .flag(let flag, let value):
                 switch flag {
                 case "config": options.configPath = try path(value, flag)

@@ -66,6 +66,32 @@ struct EventNamePatternTests {
     }
 }
 
+@Suite("EventNamePatternSet")
+struct EventNamePatternSetTests {
+    @Test("a set matches a name exactly when one of its patterns does")
+    func agreesWithPatterns() {
+        let patterns = ["Order *", "*_exposure", "a*b*c", "exact", ""].map(EventNamePattern.init)
+        let set = EventNamePatternSet(patterns)
+        for name in ["Order Completed", "statsig::gate_exposure", "aXbXc", "exact", "", "exactly", "Signed Up", "ab"] {
+            var bytes = name
+            let viaSet = bytes.withUTF8 { set.matchesAny(UnsafeRawBufferPointer($0)) }
+            #expect(viaSet == patterns.contains { $0.matches(name) }, "\(name)")
+        }
+        #expect(!set.matchesEverything)
+    }
+
+    @Test("an empty set matches nothing; a set with * matches everything")
+    func emptyAndEverything() {
+        var name = "anything"
+        let empty = EventNamePatternSet([])
+        #expect(empty.isEmpty)
+        #expect(!name.withUTF8 { empty.matchesAny(UnsafeRawBufferPointer($0)) })
+        let everything = EventNamePatternSet([EventNamePattern("x"), EventNamePattern("*")])
+        #expect(everything.matchesEverything)
+        #expect(name.withUTF8 { everything.matchesAny(UnsafeRawBufferPointer($0)) })
+    }
+}
+
 @Suite("EventCategory")
 struct EventCategoryTests {
     @Test("classifies Statsig event names", arguments: [

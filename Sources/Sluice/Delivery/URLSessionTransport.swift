@@ -13,6 +13,12 @@ import Synchronization
 /// The request is bridged from `dataTask(with:completionHandler:)` rather than the async `data(for:)`, so that
 /// two guarantees hold on every platform: cancelling the calling task cancels the `URLSessionTask`, and the
 /// timeout is a hard deadline for the whole exchange (libcurl's own timeout is also set, as a backstop).
+///
+/// The deadline also bounds a Linux quirk: when a reused keep-alive connection dies before any answer, libcurl
+/// silently re-sends on a fresh connection, but swift-corelibs-foundation cannot rewind a `Data` body, so that
+/// hidden re-send stalls without its body. Such an attempt ends as ``HTTPTransportError/timedOut`` and the
+/// caller's retry goes out cleanly. (A rewindable body stream would avoid the stall but makes URLSession send
+/// `Transfer-Encoding: chunked` next to `Content-Length`, which strict servers reject.)
 public struct URLSessionTransport: HTTPTransport {
     /// The underlying session, exposed so embedders can inspect or invalidate it.
     public let session: URLSession
@@ -147,6 +153,8 @@ private final class Flight: Sendable {
             return nil
         }
         if let early {
+            // Cancel rather than drop the never-started task, so the session does not keep it registered.
+            task.cancel()
             continuation.resume(with: early)
             return false
         }

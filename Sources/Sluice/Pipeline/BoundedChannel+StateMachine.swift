@@ -1,3 +1,29 @@
+#if DEBUG
+/// The continuation type the channel parks tasks with.
+///
+/// Debug builds (and so the tests) use checked continuations, which trap on a double resume and report one that is
+/// never resumed. Release builds use unsafe ones: about 22 ns instead of 67 ns to create and resume, and, unlike
+/// `CheckedContinuation` (a resilient type), a fixed layout, so the enums that carry continuations out of the
+/// critical sections are moved without runtime value-witness calls — together this took the uncontended
+/// send + receive round trip from ~250–300 ns to ~60–90 ns in a release micro-benchmark. It is safe because of
+/// the ownership rule stated on ``BoundedChannelState``: a continuation is resumed by the code that created it if
+/// it is never queued, and otherwise by whoever removes it from its queue under the lock, which happens once.
+typealias ChannelContinuation<T> = CheckedContinuation<T, Never>
+#else
+typealias ChannelContinuation<T> = UnsafeContinuation<T, Never>
+#endif
+
+/// Suspends the current task until the continuation handed to `body` is resumed (see ``ChannelContinuation``).
+@inline(__always)
+nonisolated(nonsending)
+func withChannelContinuation<T: Sendable>(_ body: (ChannelContinuation<T>) -> Void) async -> T {
+    #if DEBUG
+    await withCheckedContinuation(body)
+    #else
+    await withUnsafeContinuation(body)
+    #endif
+}
+
 /// The lock-protected state of a ``BoundedChannel``.
 ///
 /// Every method here runs while the channel's mutex is held and never resumes a continuation itself: it returns
@@ -16,13 +42,13 @@ struct BoundedChannelState<Element: Sendable> {
     struct Producer {
         var id: UInt64
         var element: Element
-        var continuation: CheckedContinuation<Bool, Never>
+        var continuation: ChannelContinuation<Bool>
     }
 
     /// A receiver suspended in `next` because the buffer was empty.
     struct Consumer {
         var id: UInt64
-        var continuation: CheckedContinuation<Element?, Never>
+        var continuation: ChannelContinuation<Element?>
     }
 
     let capacity: Int
@@ -47,7 +73,7 @@ struct BoundedChannelState<Element: Sendable> {
 
     enum OfferResult {
         /// The element went straight to this waiting consumer; resume it with the element.
-        case handOff(CheckedContinuation<Element?, Never>)
+        case handOff(ChannelContinuation<Element?>)
         case enqueued
         case full
         case finished
@@ -68,7 +94,7 @@ struct BoundedChannelState<Element: Sendable> {
     }
 
     enum EvictingOfferResult {
-        case handOff(CheckedContinuation<Element?, Never>)
+        case handOff(ChannelContinuation<Element?>)
         case enqueued(evicted: Element?)
         case finished
     }
@@ -94,7 +120,7 @@ struct BoundedChannelState<Element: Sendable> {
 
     /// Removes a suspended producer whose task was cancelled. Returns nil when it was already resumed (its element
     /// was taken, or the channel finished) — then the cancellation has nothing left to do.
-    mutating func removeProducer(id: UInt64) -> CheckedContinuation<Bool, Never>? {
+    mutating func removeProducer(id: UInt64) -> ChannelContinuation<Bool>? {
         guard let index = producers.firstIndex(where: { $0.id == id }) else { return nil }
         return producers.remove(at: index).continuation
     }
@@ -104,7 +130,7 @@ struct BoundedChannelState<Element: Sendable> {
     enum PollResult {
         /// An element was taken. When a producer was waiting, its element moved into the freed slot and
         /// `producer` must be resumed with `true`.
-        case element(Element, producer: CheckedContinuation<Bool, Never>?)
+        case element(Element, producer: ChannelContinuation<Bool>?)
         case finished
         case empty
     }
@@ -128,7 +154,7 @@ struct BoundedChannelState<Element: Sendable> {
     }
 
     /// Removes a suspended consumer whose task was cancelled; nil when it was already resumed.
-    mutating func removeConsumer(id: UInt64) -> CheckedContinuation<Element?, Never>? {
+    mutating func removeConsumer(id: UInt64) -> ChannelContinuation<Element?>? {
         guard let index = consumers.firstIndex(where: { $0.id == id }) else { return nil }
         return consumers.remove(at: index).continuation
     }
@@ -138,7 +164,7 @@ struct BoundedChannelState<Element: Sendable> {
     /// Marks the channel finished and hands back everyone who must be woken: producers (to resume with `false`)
     /// and consumers (to resume with nil — they only wait while the buffer is empty, so none of them is owed an
     /// element). Buffered elements stay for later `poll` calls.
-    mutating func finish() -> (producers: [CheckedContinuation<Bool, Never>], consumers: [CheckedContinuation<Element?, Never>]) {
+    mutating func finish() -> (producers: [ChannelContinuation<Bool>], consumers: [ChannelContinuation<Element?>]) {
         if isFinished { return ([], []) }
         isFinished = true
         let waitingProducers = producers.map(\.continuation)

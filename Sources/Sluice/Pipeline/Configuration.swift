@@ -441,7 +441,9 @@ private struct ValidationProblems {
     /// Only absolute http(s) URLs with a host; the URL itself is not quoted, since one built from environment
     /// variables may carry a token.
     mutating func url(_ value: String, _ keyPath: String) {
-        guard let components = URLComponents(string: value),
+        // URLComponents tolerates spaces on some platforms; a request line cannot.
+        guard !value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }),
+              let components = URLComponents(string: value),
               let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty
         else {

@@ -9,9 +9,9 @@ public struct EventNamePattern: Sendable, Hashable, CustomStringConvertible {
     public let pattern: String
 
     /// The pattern's bytes with the wildcards removed; `segments` index into it.
-    private let literal: [UInt8]
+    let literal: [UInt8]
     /// The literal runs between wildcards, in order. One segment means the pattern has no wildcard.
-    private let segments: [Range<Int>]
+    let segments: [Range<Int>]
 
     /// Compiles a pattern.
     public init(_ pattern: String) {
@@ -37,30 +37,10 @@ public struct EventNamePattern: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether an event's raw UTF-8 name matches; allocation-free.
     public func matches(_ name: UnsafeRawBufferPointer) -> Bool {
-        literal.withUnsafeBufferPointer { literalBytes in
-            let literal = UnsafeRawBufferPointer(literalBytes)
-            guard segments.count > 1 else {
-                return name.count == literal.count && Self.equal(name, 0, literal, segments[0])
+        literal.withUnsafeBytes { literal in
+            segments.withUnsafeBufferPointer { segments in
+                Self.matches(name, literal: literal, segments: segments)
             }
-            let first = segments[0]
-            let last = segments[segments.count - 1]
-            // The prefix and suffix are anchored; they must fit without overlapping.
-            guard name.count >= first.count + last.count,
-                  Self.equal(name, 0, literal, first),
-                  Self.equal(name, name.count - last.count, literal, last)
-            else { return false }
-            // Each middle segment takes its leftmost occurrence: leaving the most room for the rest is
-            // always at least as good, so this greedy search needs no backtracking.
-            var position = first.count
-            let end = name.count - last.count
-            for index in 1..<(segments.count - 1) {
-                let segment = segments[index]
-                guard let found = Self.find(literal, segment, in: name, from: position, to: end) else {
-                    return false
-                }
-                position = found + segment.count
-            }
-            return true
         }
     }
 
@@ -76,6 +56,33 @@ public struct EventNamePattern: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: EventNamePattern, rhs: EventNamePattern) -> Bool { lhs.pattern == rhs.pattern }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(pattern) }
+
+    /// The matching algorithm over a compiled pattern's parts, shared with ``EventNamePatternSet``.
+    /// `segments` index into `literal`; one segment means no wildcard.
+    static func matches(
+        _ name: UnsafeRawBufferPointer, literal: UnsafeRawBufferPointer, segments: UnsafeBufferPointer<Range<Int>>
+    ) -> Bool {
+        guard segments.count > 1 else {
+            return name.count == segments[0].count && equal(name, 0, literal, segments[0])
+        }
+        let first = segments[0]
+        let last = segments[segments.count - 1]
+        // The prefix and suffix are anchored; they must fit without overlapping.
+        guard name.count >= first.count + last.count,
+              equal(name, 0, literal, first),
+              equal(name, name.count - last.count, literal, last)
+        else { return false }
+        // Each middle segment takes its leftmost occurrence: leaving the most room for the rest is always at
+        // least as good, so this greedy search needs no backtracking.
+        var position = first.count
+        let end = name.count - last.count
+        for index in 1..<(segments.count - 1) {
+            let segment = segments[index]
+            guard let found = find(literal, segment, in: name, from: position, to: end) else { return false }
+            position = found + segment.count
+        }
+        return true
+    }
 
     @inline(__always)
     private static func equal(
@@ -100,5 +107,57 @@ public struct EventNamePattern: Sendable, Hashable, CustomStringConvertible {
             candidate += 1
         }
         return nil
+    }
+}
+
+/// Several patterns flattened into shared storage, so testing a name against all of them touches no reference
+/// counts (iterating an array of ``EventNamePattern`` values retains and releases each one's storage, which
+/// costs more than the matching itself).
+struct EventNamePatternSet: Sendable {
+    /// Every pattern's literal bytes, one after another.
+    private let literal: [UInt8]
+    /// Every pattern's segments, offset into `literal`, one pattern after another.
+    private let segments: [Range<Int>]
+    /// For each pattern, its run in `segments`.
+    private let patterns: [Range<Int>]
+    /// Whether some pattern is a lone `*`: then every name matches and nothing needs testing.
+    let matchesEverything: Bool
+
+    /// Flattens the patterns.
+    init(_ patterns: [EventNamePattern]) {
+        var literal: [UInt8] = []
+        var segments: [Range<Int>] = []
+        var runs: [Range<Int>] = []
+        for pattern in patterns {
+            let base = literal.count
+            let firstSegment = segments.count
+            literal += pattern.literal
+            segments += pattern.segments.map { ($0.lowerBound + base)..<($0.upperBound + base) }
+            runs.append(firstSegment..<segments.count)
+        }
+        self.literal = literal
+        self.segments = segments
+        self.patterns = runs
+        self.matchesEverything = patterns.contains { $0.matchesEverything }
+    }
+
+    /// Whether no pattern is in the set (then nothing matches).
+    var isEmpty: Bool { patterns.isEmpty }
+
+    /// Whether any pattern matches the raw UTF-8 name; allocation-free.
+    func matchesAny(_ name: UnsafeRawBufferPointer) -> Bool {
+        if matchesEverything { return true }
+        return literal.withUnsafeBytes { literal in
+            segments.withUnsafeBufferPointer { segments in
+                patterns.withUnsafeBufferPointer { patterns in
+                    for run in patterns
+                    where EventNamePattern.matches(
+                        name, literal: literal, segments: UnsafeBufferPointer(rebasing: segments[run])) {
+                        return true
+                    }
+                    return false
+                }
+            }
+        }
     }
 }

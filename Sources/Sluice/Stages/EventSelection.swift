@@ -1,7 +1,7 @@
 /// Which events a filter lets through: the global `filter` and each destination's `events`.
 ///
 /// An event is admitted when its category is selected, its name matches some `include` pattern, and no
-/// `exclude` pattern. The patterns are compiled when set, so ``admits(name:category:)`` is allocation-free.
+/// `exclude` pattern. The patterns are compiled when set, so the internal `admits(name:category:)` is allocation-free.
 ///
 /// `categories == nil` means "not configured", which selects every category **except**
 /// ``EventCategory/internal``: SDK bookkeeping events are dropped by default (as the contract requires of the
@@ -16,20 +16,18 @@ public struct EventSelection: Sendable, Equatable {
     /// admits none.
     public var include: [String] {
         didSet {
-            includePatterns = include.map(EventNamePattern.init)
-            includesEverything = Self.everything(includePatterns)
+            includePatterns = EventNamePatternSet(include.map(EventNamePattern.init))
         }
     }
     /// Event name patterns, any of which rejects a name even when it is included.
     public var exclude: [String] {
-        didSet { excludePatterns = exclude.map(EventNamePattern.init) }
+        didSet { excludePatterns = EventNamePatternSet(exclude.map(EventNamePattern.init)) }
     }
 
     /// One bit per category (``EventCategory/selectionBit``): testing a bit is cheaper than hashing per event.
     private var categoryMask: UInt8
-    private var includePatterns: [EventNamePattern]
-    private var includesEverything: Bool
-    private var excludePatterns: [EventNamePattern]
+    private var includePatterns: EventNamePatternSet
+    private var excludePatterns: EventNamePatternSet
 
     /// Creates a selection; the defaults admit every event except internal ones.
     public init(categories: Set<EventCategory>? = nil, include: [String] = ["*"], exclude: [String] = []) {
@@ -37,9 +35,8 @@ public struct EventSelection: Sendable, Equatable {
         self.include = include
         self.exclude = exclude
         self.categoryMask = Self.mask(categories)
-        self.includePatterns = include.map(EventNamePattern.init)
-        self.includesEverything = Self.everything(includePatterns)
-        self.excludePatterns = exclude.map(EventNamePattern.init)
+        self.includePatterns = EventNamePatternSet(include.map(EventNamePattern.init))
+        self.excludePatterns = EventNamePatternSet(exclude.map(EventNamePattern.init))
     }
 
     /// The categories actually admitted, with the default applied.
@@ -48,16 +45,8 @@ public struct EventSelection: Sendable, Equatable {
     /// Whether an event with this raw UTF-8 name and category passes; allocation-free, runs per event.
     func admits(name: UnsafeRawBufferPointer, category: EventCategory) -> Bool {
         guard categoryMask & category.selectionBit != 0 else { return false }
-        if !includesEverything {
-            var included = false
-            for pattern in includePatterns where pattern.matches(name) {
-                included = true
-                break
-            }
-            guard included else { return false }
-        }
-        for pattern in excludePatterns where pattern.matches(name) { return false }
-        return true
+        guard includePatterns.matchesAny(name) else { return false }
+        return excludePatterns.isEmpty || !excludePatterns.matchesAny(name)
     }
 
     /// Whether an event with this name passes, classifying it by name; for configuration code and tests.
@@ -75,9 +64,5 @@ public struct EventSelection: Sendable, Equatable {
 
     private static func mask(_ categories: Set<EventCategory>?) -> UInt8 {
         (categories ?? EventCategory.defaultSelected).reduce(0) { $0 | $1.selectionBit }
-    }
-
-    private static func everything(_ patterns: [EventNamePattern]) -> Bool {
-        patterns.contains { $0.matchesEverything }
     }
 }
