@@ -13,6 +13,14 @@ protocol EventEncoder: Sendable {
     /// Appends the event's item (or items, joined by `separator`) to `out`. Returns nil, or why the event
     /// cannot be sent to this destination; on refusal, whatever was appended is discarded by the caller.
     func encode(_ event: Event, identity: ResolvedIdentity, arena: UnsafeRawBufferPointer, into out: inout [UInt8]) -> String?
+    /// For destinations whose request depends on the event (Statsig ID lists: one list and one operation per
+    /// request), a key: the Batcher cuts the batch whenever it changes, so a batch holds one key and input order
+    /// is kept. nil (the default) batches everything together.
+    func batchKey(_ event: Event, arena: UnsafeRawBufferPointer) -> [UInt8]?
+}
+
+extension EventEncoder {
+    func batchKey(_ event: Event, arena: UnsafeRawBufferPointer) -> [UInt8]? { nil }
 }
 
 /// Statsig's export format, one event per line (stdout and file destinations, format `statsig`).

@@ -8,6 +8,8 @@ struct Batch: Sendable {
     var members: [BatchMember]
     /// When the oldest event in the batch was decoded (uptime nanoseconds), for latency.
     var oldestCreatedAt: UInt64
+    /// The encoder's batch key shared by every event in the batch (see ``EventEncoder/batchKey(_:arena:)``).
+    var key: [UInt8]?
 }
 
 /// Events of one chunk that are in a batch.
@@ -38,6 +40,7 @@ actor Batcher {
     private var startedAt: UInt64 = 0
     private var oldest: UInt64 = .max
     private var ready: [Batch] = []
+    private var key: [UInt8]?
 
     init(destination: String, encoder: any EventEncoder, limits: BatchConfiguration, recorder: DeliveryRecorder) {
         self.destination = destination
@@ -73,7 +76,9 @@ actor Batcher {
         chunk.withArena { arena in
             for (k, index) in mapped.selected.enumerated() {
                 let event = chunk.events[Int(index)]
-                if count == 0 { begin(prefix) }
+                let eventKey = encoder.batchKey(event, arena: arena)
+                if count > 0 && eventKey != key { cut() }
+                if count == 0 { begin(prefix); key = eventKey }
                 let mark = body.count
                 if count > 0 { body.append(contentsOf: separator) }
                 let itemStart = body.count
@@ -96,6 +101,7 @@ actor Batcher {
                     body.removeSubrange(mark...)
                     cut()
                     begin(prefix)
+                    key = eventKey
                     body.append(contentsOf: item)
                     if body.count + suffix.count > limits.maxBytes {
                         body.removeAll(keepingCapacity: true)
@@ -132,7 +138,7 @@ actor Batcher {
     private func cut() {
         guard count > 0 else { return }
         body.append(contentsOf: encoder.suffix)
-        ready.append(Batch(body: body, eventCount: count, members: members, oldestCreatedAt: oldest))
+        ready.append(Batch(body: body, eventCount: count, members: members, oldestCreatedAt: oldest, key: key))
         body = []
         body.reserveCapacity(min(limits.maxBytes, 1 << 20))
         count = 0
