@@ -83,11 +83,14 @@ public final class Pipeline: Sendable {
     let startTime = Mutex<UInt64?>(nil)
     let inputError = Mutex<String?>(nil)
     let latency = LatencyHistogram()
+    let progress = RunProgress()
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
     public init(configuration: PipelineConfiguration, options: PipelineOptions = PipelineOptions()) throws {
-        do { try configuration.validate() } catch { throw PipelineError(error.description) }
+        // A service may deliver only to destinations written in code; then the configuration needs none.
+        let problems = configuration.validationErrors().filter { options.customDestinations.isEmpty || $0.keyPath != "destinations" }
+        if let problem = problems.first { throw PipelineError(problem.description) }
         self.configuration = configuration
         self.options = options
         let redactor = Redactor(secrets: configuration.secrets)
@@ -194,6 +197,7 @@ public final class Pipeline: Sendable {
             }
         }
         deadLetters?.close()
+        progress.markFinished()
         return summary()
     }
 
@@ -206,6 +210,7 @@ public final class Pipeline: Sendable {
             gate.close()
         }
         await gate.waitUntilClosedAndIdle()
+        progress.markInputClosed()
         ingestQueue.finish()
     }
 
