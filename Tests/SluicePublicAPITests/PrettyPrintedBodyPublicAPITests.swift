@@ -33,8 +33,6 @@ struct PrettyPrintedBodyPublicAPITests {
         pipeline.finish()
         _ = try await run.value
         #expect(sink.uuids.count == 1)
-        withKnownIssue("raw values keep the body's newlines: fix in Ingestor.decodeBody (replace 0x0A/0x0D with spaces; JSON forbids them inside strings)") {
-            #expect(sink.ndjsonLines == 1)
-        }
+        #expect(sink.ndjsonLines == 1)
     }
 }

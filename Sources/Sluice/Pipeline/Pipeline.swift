@@ -99,10 +99,12 @@ public final class Pipeline: Sendable {
 
         // Destinations first: their names are the accounting's columns.
         let factory = DestinationFactory(options: options, redactor: redactor)
-        // No destinations at all means the contract's default (stdout); code-supplied destinations count.
-        let configured = configuration.destinations.isEmpty && options.customDestinations.isEmpty
-            ? DestinationConfiguration.defaultDestinations() : configuration.destinations
-        let parts = try configured.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
+        // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
+        // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
+        if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
+            throw PipelineError("no destinations: configure at least one, or register one in PipelineOptions.customDestinations")
+        }
+        let parts = try configuration.destinations.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
         let names = parts.map(\.name)
         if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
             throw PipelineError("destination name \"\(repeated)\" is used twice")
