@@ -6,37 +6,43 @@
 /// unit the IdentifierMapper defaulted it to.
 enum StatsigExportFormat {
     static func append(_ event: Event, unitID: ByteSpan? = nil, arena: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        @inline(__always) func raw(_ span: ByteSpan, orLiteral literal: StaticString) {
-            if span.isPresent {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: arena[span.range]))
-            } else {
-                out.append(contentsOf: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        let unit = unitID ?? event.unitID
+        // Literal keys and punctuation (129 bytes with secondaryExposures), the longest fallbacks, a signed
+        // 64-bit timestamp (20) and the UUID (36), plus every span copied verbatim.
+        let spans = Int(event.eventName.count) + Int(event.user.count) + Int(event.userID.count) + Int(event.value.count)
+            + Int(event.metadata.count) + Int(event.statsigMetadata.count) + Int(event.secondaryExposures.count) + Int(unit.count)
+        out.appendThroughCursor(maximumCount: spans + 129 + 8 * 4 + 20 + 36) { cursor in
+            @inline(__always) func raw(_ span: ByteSpan, orLiteral literal: StaticString) {
+                if span.isPresent {
+                    cursor.append(UnsafeRawBufferPointer(rebasing: arena[span.range]))
+                } else {
+                    cursor.append(literal)
+                }
             }
+            cursor.append("{\"eventName\":")
+            raw(event.eventName, orLiteral: "null")
+            cursor.append(",\"user\":")
+            raw(event.user, orLiteral: "{}")
+            cursor.append(",\"userID\":")
+            raw(event.userID, orLiteral: "null")
+            cursor.append(",\"timestamp\":")
+            cursor.appendDecimal(event.timestamp)
+            cursor.append(",\"value\":")
+            raw(event.value, orLiteral: "null")
+            cursor.append(",\"metadata\":")
+            raw(event.metadata, orLiteral: "{}")
+            cursor.append(",\"statsigMetadata\":")
+            raw(event.statsigMetadata, orLiteral: "{}")
+            if event.secondaryExposures.isPresent {
+                cursor.append(",\"secondaryExposures\":")
+                raw(event.secondaryExposures, orLiteral: "[]")
+            }
+            cursor.append(",\"timeUUID\":\"")
+            cursor.appendUUID(event.timeUUID)
+            cursor.append("\",\"unitID\":")
+            raw(unit, orLiteral: "null")
+            cursor.append(UInt8(ascii: "}"))
         }
-        @inline(__always) func literal(_ s: StaticString) { out.appendLiteral(s) }
-        literal("{\"eventName\":")
-        raw(event.eventName, orLiteral: "null")
-        literal(",\"user\":")
-        raw(event.user, orLiteral: "{}")
-        literal(",\"userID\":")
-        raw(event.userID, orLiteral: "null")
-        literal(",\"timestamp\":")
-        out.withJSONWriter { $0.appendInt(event.timestamp) }
-        literal(",\"value\":")
-        raw(event.value, orLiteral: "null")
-        literal(",\"metadata\":")
-        raw(event.metadata, orLiteral: "{}")
-        literal(",\"statsigMetadata\":")
-        raw(event.statsigMetadata, orLiteral: "{}")
-        if event.secondaryExposures.isPresent {
-            literal(",\"secondaryExposures\":")
-            raw(event.secondaryExposures, orLiteral: "[]")
-        }
-        literal(",\"timeUUID\":\"")
-        event.timeUUID.append(to: &out)
-        literal("\",\"unitID\":")
-        raw(unitID ?? event.unitID, orLiteral: "null")
-        out.append(UInt8(ascii: "}"))
     }
 
     /// The event as a standalone JSON object (for dead letters and custom destinations).

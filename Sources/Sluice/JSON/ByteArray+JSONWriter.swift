@@ -16,4 +16,21 @@ extension Array where Element == UInt8 {
     mutating func appendLiteral(_ literal: StaticString) {
         append(contentsOf: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
+
+    /// Appends up to `maximumCount` bytes written through an unchecked cursor, then trims what was not used.
+    ///
+    /// `body` must not write more than `maximumCount` bytes: the caller sizes it from the pieces it will copy.
+    @inline(__always)
+    mutating func appendThroughCursor(maximumCount: Int, _ body: (inout ByteCursor) -> Void) {
+        let start = count
+        append(contentsOf: repeatElement(0, count: maximumCount))
+        let written = withUnsafeMutableBufferPointer { buffer -> Int in
+            let origin = buffer.baseAddress! + start
+            var cursor = ByteCursor(position: origin)
+            body(&cursor)
+            return cursor.position - origin
+        }
+        precondition(written <= maximumCount, "cursor wrote past its reservation")
+        removeLast(maximumCount - written)
+    }
 }

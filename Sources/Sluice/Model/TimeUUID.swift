@@ -83,33 +83,7 @@ public struct TimeUUID: Hashable, Sendable, CustomStringConvertible {
 
     /// Appends the lower-case canonical text (36 bytes, no quotes).
     public func append(to buffer: inout [UInt8]) {
-        let (high, low) = (self.high, self.low)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { out in
-            let o = out.baseAddress!
-            TimeUUID.writeHex(high >> 32, 8, o)
-            o[8] = UInt8(ascii: "-")
-            TimeUUID.writeHex(high >> 16, 4, o + 9)
-            o[13] = UInt8(ascii: "-")
-            TimeUUID.writeHex(high, 4, o + 14)
-            o[18] = UInt8(ascii: "-")
-            TimeUUID.writeHex(low >> 48, 4, o + 19)
-            o[23] = UInt8(ascii: "-")
-            TimeUUID.writeHex(low, 12, o + 24)
-            buffer.append(contentsOf: UnsafeBufferPointer(out))
-        }
-    }
-
-    /// Writes the low `count` nibbles of `value` as lower-case hex, most significant first.
-    @inline(__always)
-    private static func writeHex(_ value: UInt64, _ count: Int, _ out: UnsafeMutablePointer<UInt8>) {
-        var v = value
-        var k = count - 1
-        while k >= 0 {
-            let nibble = UInt8(truncatingIfNeeded: v & 0xF)
-            out[k] = nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ nibble &- 10
-            v >>= 4
-            k -= 1
-        }
+        buffer.appendThroughCursor(maximumCount: 36) { $0.appendUUID(self) }
     }
 
     /// The lower-case canonical text.
