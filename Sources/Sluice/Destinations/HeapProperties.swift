@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Heap property values are flat: strings or numbers of fewer than 1024 characters. This writes a Statsig
 /// `value` and `metadata` as such properties, without a parser or a heap allocation in the common case.
 ///
@@ -23,8 +31,9 @@ enum HeapProperties {
                               first: Bool, to out: inout [UInt8]) -> Bool {
         withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: maxDepth) { path in
             var first = first
-            let root = Scanner.skipSpace(bytes, range.lowerBound)
-            flatten(root, bytes: bytes, root: name, path: path, depth: 0, first: &first, out: &out)
+            let start = Scanner.skipSpace(bytes, range.lowerBound)
+            // A span is exactly one value, so its end is the value's end: no need to scan for it.
+            flatten(start..<range.upperBound, bytes: bytes, root: name, path: path, depth: 0, first: &first, out: &out)
             return first
         }
     }
@@ -45,13 +54,13 @@ enum HeapProperties {
         }
     }
 
-    /// Writes the value at `start` under `root` + `path[0..<depth]`.
-    private static func flatten(_ start: Int, bytes: UnsafeRawBufferPointer, root: StaticString?,
+    /// Writes the value at `value` under `root` + `path[0..<depth]`.
+    private static func flatten(_ value: Range<Int>, bytes: UnsafeRawBufferPointer, root: StaticString?,
                                 path: UnsafeMutableBufferPointer<Range<Int>>, depth: Int, first: inout Bool,
                                 out: inout [UInt8]) {
-        let c = bytes[start]
+        let c = bytes[value.lowerBound]
         if c == UInt8(ascii: "{"), depth < path.count {
-            Scanner.forEachMember(bytes, start) { key, value in
+            Scanner.forEachMember(bytes, value.lowerBound) { key, value in
                 path[depth] = key
                 flatten(value, bytes: bytes, root: root, path: path, depth: depth + 1, first: &first, out: &out)
             }
@@ -72,12 +81,12 @@ enum HeapProperties {
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[path[level]]))
         }
         out.appendLiteral("\":")
-        appendValue(start, bytes: bytes, to: &out)
+        appendValue(value, bytes: bytes, to: &out)
     }
 
     /// Writes one flat value: a number verbatim, anything else as a string of at most ``maxCharacters``.
-    static func appendValue(_ start: Int, bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let end = Scanner.valueEnd(bytes, start)
+    static func appendValue(_ value: Range<Int>, bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let (start, end) = (value.lowerBound, value.upperBound)
         switch bytes[start] {
         case UInt8(ascii: "\""):
             // Escaped bytes are never fewer than the characters they encode: short raw strings fit as they are.
@@ -155,9 +164,16 @@ enum HeapProperties {
         static func valueEnd(_ b: UnsafeRawBufferPointer, _ i: Int) -> Int {
             switch b[i] {
             case UInt8(ascii: "\""):
+                // memchr to each quote; it ends the string unless an odd run of backslashes escapes it.
                 var k = i + 1
-                while b[k] != UInt8(ascii: "\"") { k += b[k] == UInt8(ascii: "\\") ? 2 : 1 }
-                return k + 1
+                while true {
+                    let found = memchr(b.baseAddress! + k, Int32(UInt8(ascii: "\"")), b.count - k)!
+                    let q = found - UnsafeMutableRawPointer(mutating: b.baseAddress!)
+                    var slashes = 0
+                    while b[q - 1 - slashes] == UInt8(ascii: "\\") { slashes += 1 }
+                    if slashes % 2 == 0 { return q + 1 }
+                    k = q + 1
+                }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 var depth = 0
                 var k = i
@@ -183,16 +199,17 @@ enum HeapProperties {
             }
         }
 
-        /// Calls `body` with each member's key content range (between the quotes, escaped) and value start.
-        static func forEachMember(_ b: UnsafeRawBufferPointer, _ object: Int, _ body: (Range<Int>, Int) -> Void) {
+        /// Calls `body` with each member's key content range (between the quotes, escaped) and value range.
+        static func forEachMember(_ b: UnsafeRawBufferPointer, _ object: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
             var i = skipSpace(b, object + 1)
             while b[i] != UInt8(ascii: "}") {
                 let keyEnd = valueEnd(b, i)
                 let key = (i + 1)..<(keyEnd - 1)
                 i = skipSpace(b, keyEnd) + 1  // past ':'
                 let value = skipSpace(b, i)
-                body(key, value)
-                i = skipSpace(b, valueEnd(b, value))
+                let end = valueEnd(b, value)
+                body(key, value..<end)
+                i = skipSpace(b, end)
                 if b[i] == UInt8(ascii: ",") { i = skipSpace(b, i + 1) }
             }
         }
@@ -212,7 +229,7 @@ enum HeapProperties {
             var found: Int?
             let wanted = UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
             forEachMember(b, object) { k, v in
-                if k.count == wanted.count, UnsafeRawBufferPointer(rebasing: b[k]).elementsEqual(wanted) { found = v }
+                if k.count == wanted.count, UnsafeRawBufferPointer(rebasing: b[k]).elementsEqual(wanted) { found = v.lowerBound }
             }
             return found
         }
