@@ -32,19 +32,6 @@ enum JSONFixtures {
     }
 }
 
-/// A small, fast, seedable generator, so randomized tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Writes tape node `node` back out through ``JSONWriter``: strings are unescaped and re-escaped (exercising both
 /// directions), numbers and literals are copied verbatim. Recursion is bounded by the reader's depth limit.
 func reserialize(_ view: JSONView, _ node: Int, into writer: inout JSONWriter) {

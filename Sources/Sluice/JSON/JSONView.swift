@@ -194,26 +194,77 @@ public struct JSONView {
         return JSONView.parseInt64(raw(i))
     }
 
-    /// Parses decimal-integer bytes exactly, falling back to `Double` for fractions and exponents.
+    /// Parses decimal number text (`12`, `-5`, `12.0`, `1.2e3`, `1795331233000`) as an exact `Int64`; nil when it
+    /// is not decimal number syntax, has a non-zero fraction, or is out of range. Works on the digits, never through
+    /// `Double`, so integral values beyond 2^53 stay exact and nothing is allocated.
     static func parseInt64(_ s: UnsafeRawBufferPointer) -> Int64? {
+        let n = s.count
         var k = 0
-        let negative = s.first == UInt8(ascii: "-")
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
+        let negative = n > 0 && s[0] == UInt8(ascii: "-")
         if negative { k = 1 }
-        guard k < s.count else { return nil }
-        var value: Int64 = 0
-        while k < s.count {
-            let d = s[k] &- UInt8(ascii: "0")
-            guard d < 10 else { break }
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
-            if o1 || o2 { return nil }
-            value = a
+        let intStart = k
+        while k < n && isDigit(s[k]) { k += 1 }
+        let intEnd = k
+        guard intEnd > intStart else { return nil }
+        var fracStart = k, fracEnd = k
+        if k < n && s[k] == UInt8(ascii: ".") {
             k += 1
+            fracStart = k
+            while k < n && isDigit(s[k]) { k += 1 }
+            fracEnd = k
+            guard fracEnd > fracStart else { return nil }
         }
-        if k == s.count { return value }
-        guard let d = Double(String(decoding: s, as: UTF8.self)), d.rounded() == d,
-              d >= -9.2e18, d <= 9.2e18 else { return nil }
-        return Int64(d)
+        var exponent = 0
+        if k < n && s[k] | 0x20 == UInt8(ascii: "e") {
+            k += 1
+            var negativeExponent = false
+            if k < n && (s[k] == UInt8(ascii: "+") || s[k] == UInt8(ascii: "-")) {
+                negativeExponent = s[k] == UInt8(ascii: "-")
+                k += 1
+            }
+            let digitsStart = k
+            while k < n && isDigit(s[k]) {
+                exponent = min(exponent * 10 + Int(s[k] &- UInt8(ascii: "0")), 100_000)  // far beyond any Int64
+                k += 1
+            }
+            guard k > digitsStart else { return nil }
+            if negativeExponent { exponent = -exponent }
+        }
+        guard k == n else { return nil }
+
+        // The significant digits are the integer digits then the fraction digits; value = digits * 10^scale.
+        let intCount = intEnd - intStart
+        let count = intCount + (fracEnd - fracStart)
+        @inline(__always) func digit(_ m: Int) -> UInt64 {
+            UInt64(s[m < intCount ? intStart + m : fracStart + m - intCount] &- UInt8(ascii: "0"))
+        }
+        var first = 0
+        while first < count && digit(first) == 0 { first += 1 }
+        if first == count { return 0 }
+        var last = count
+        while digit(last - 1) == 0 { last -= 1 }
+        // After dropping trailing zeros the last digit is non-zero, so a negative scale means a fraction.
+        let scale = exponent - (fracEnd - fracStart) + (count - last)
+        guard scale >= 0, last - first + scale <= 19 else { return nil }
+        var magnitude: UInt64 = 0
+        for m in first..<last {
+            let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(digit(m))
+            if o1 || o2 { return nil }
+            magnitude = sum
+        }
+        for _ in 0..<scale {
+            let (times10, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            magnitude = times10
+        }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return Int64(truncatingIfNeeded: 0 &- magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
     }
 
     /// Number node `i` as a `Double`.

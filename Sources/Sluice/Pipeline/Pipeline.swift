@@ -96,7 +96,9 @@ public final class Pipeline: Sendable {
 
         // Destinations first: their names are the accounting's columns.
         let factory = DestinationFactory(options: options, redactor: redactor)
-        let configured = configuration.destinations.isEmpty ? DestinationConfiguration.defaultDestinations() : configuration.destinations
+        // No destinations at all means the contract's default (stdout); code-supplied destinations count.
+        let configured = configuration.destinations.isEmpty && options.customDestinations.isEmpty
+            ? DestinationConfiguration.defaultDestinations() : configuration.destinations
         let parts = try configured.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
         let names = parts.map(\.name)
         if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {

@@ -42,6 +42,13 @@ actor Ingestor {
                 }
             }
             for full in pending { await emit(full, invalid: &invalid) }
+            // When no more input is waiting (a trickle, an interactive producer), send the partial chunk on
+            // now: events must not sit here until 512 more arrive. At full speed blocks queue up and chunks fill.
+            if blocks.count == 0 && (!chunk.events.isEmpty || !invalid.isEmpty) {
+                let partial = chunk
+                chunk = newChunk()
+                await emit(partial, invalid: &invalid)
+            }
         }
         framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
         await emit(chunk, invalid: &invalid)
