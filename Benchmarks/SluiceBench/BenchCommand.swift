@@ -122,7 +122,7 @@ struct BenchCommand: Sendable {
         let base = BenchSettings()
         return Knob.all.map { knob in
             let aliases = knob.aliases.isEmpty ? "" : " (\(knob.aliases.joined(separator: ", ")))"
-            return "  \(TextFormat.pad(knob.name + aliases, 34)) default \(TextFormat.pad(knob.get(base), 9)) \(knob.help)"
+            return "  \(TextFormat.pad(knob.name + aliases, 36)) default \(TextFormat.pad(knob.get(base), 9)) \(knob.help)"
         }.joined(separator: "\n")
     }
 }

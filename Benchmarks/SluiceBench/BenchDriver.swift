@@ -90,6 +90,7 @@ struct BenchDriver {
         var lines = [
             "events/s and MB/s: input events (duplicates and invalid lines included) and input bytes per wall second, median of the timed runs.",
             "latency: ingest-to-delivery p50/p99 (median over runs) and max (over runs). CPU s: user+system, all threads; cores = CPU / wall.",
+            "ev/CPU-s: input events per CPU second, the efficiency figure; on a shared machine it moves far less than events/s, which other processes' load pulls down.",
         ]
         if let scope = results.first?.rssScope {
             lines.append(scope == "child process" ? "RSS: peak resident set (VmHWM) of the child process that ran only this configuration."

@@ -28,11 +28,14 @@ struct PeerComparison {
         settings.events = events
         progress("peers: generating \(events) events")
         let input = try store.input(for: settings)
-        let peerDirectory = packageRoot + "/../shared/bench"
+        let peerDirectory = URL(fileURLWithPath: packageRoot + "/../shared/bench").standardizedFileURL.path
         var programs: [(String, [String])] = [
             ("python3 orjson_relay.py", ["python3", peerDirectory + "/orjson_relay.py"]),
             ("sluice --format segment", [sluiceBinary, "--format", "segment"]),
         ]
+        // The same input through the CLI's default Statsig-format output: not the same job (no reshaping into
+        // Segment messages), listed for reference, and the only Sluice figure while the Segment encoder is missing.
+        programs.append(("sluice (statsig format; reference only)", [sluiceBinary]))
         if includeShellPeers {
             programs.append(("jq_relay.sh", ["sh", peerDirectory + "/jq_relay.sh"]))
             programs.append(("mlr_relay.sh", ["sh", peerDirectory + "/mlr_relay.sh"]))
