@@ -39,7 +39,7 @@ enum TextFormat {
             cells.enumerated().map { i, cell in pad(cell, widths[i], right: rightAligned.contains(i)) }
                 .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+        let rule = line(widths.map { String(repeating: "-", count: $0) })
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
     }
 }
