@@ -1,22 +1,58 @@
 import Foundation
 import Sluice
 
-// Temporary runner until the harness lands: `sluice-bench --json-micro <ndjson> [target-lines] [repetitions]`.
-let arguments = CommandLine.arguments
-if arguments.count >= 3, arguments[1] == "--json-micro" {
-    guard let text = FileManager.default.contents(atPath: arguments[2]) else {
-        FileHandle.standardError.write(Data("cannot read \(arguments[2])\n".utf8))
+// sluice-bench: see `BenchCommand.help` and Benchmarks/README.md.
+let arguments = Array(CommandLine.arguments.dropFirst())
+
+if arguments.first == ConfigExecutor.childFlag, arguments.count == 2 {
+    exit(await ConfigExecutor.runChild(argument: arguments[1]))
+}
+
+let command: BenchCommand
+do {
+    command = try BenchCommand.parse(arguments)
+} catch {
+    FileHandle.standardError.write(Data("sluice-bench: \(error)\nTry `sluice-bench --help`.\n".utf8))
+    exit(2)
+}
+if command.showHelp {
+    print(BenchCommand.help)
+    exit(0)
+}
+if command.listKnobs {
+    print("knobs (use with --sweep KNOB=V1,V2 or --set KNOB=VALUE):")
+    print(BenchCommand.knobList())
+    exit(0)
+}
+
+let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("sluice-bench: " + $0 + "\n").utf8)) }
+if command.peers {
+    let executable = ConfigExecutor.currentExecutable() ?? CommandLine.arguments[0]
+    let binDirectory = URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    guard let root = PeerComparison.findPackageRoot(from: FileManager.default.currentDirectoryPath)
+        ?? PeerComparison.findPackageRoot(from: binDirectory) else {
+        progress("cannot find the package root (run from the package directory)")
         exit(2)
     }
-    let target = arguments.count > 3 ? Int(arguments[3]) ?? 100_000 : 100_000
-    let repetitions = arguments.count > 4 ? Int(arguments[4]) ?? 5 : 5
-    let base = text.split(separator: UInt8(ascii: "\n")).filter { !$0.isEmpty }.map { Array($0) }
-    var lines: [[UInt8]] = []
-    lines.reserveCapacity(target)
-    while lines.count < target && !base.isEmpty { lines.append(base[lines.count % base.count]) }
-    print("sluice-bench \(SluiceVersion.string): JSON micro-benchmark, \(lines.count) lines, \(repetitions) repetitions")
-    print(runJSONReadBenchmark(lines: lines, repetitions: repetitions).report)
-} else {
-    print("sluice-bench \(SluiceVersion.string)")
-    print("usage: sluice-bench --json-micro <file.ndjson> [lines=100000] [repetitions=5]")
+    let sluice = binDirectory + "/sluice"
+    guard FileManager.default.isExecutableFile(atPath: sluice) else {
+        progress("\(sluice) is missing: build it first with `swift build -c release --product sluice`")
+        exit(2)
+    }
+    let peers = PeerComparison(events: command.peerEvents, runs: command.peerRuns, includeShellPeers: command.peerExtra,
+                               packageRoot: root, sluiceBinary: sluice, progress: progress)
+    do {
+        print(try peers.run())
+    } catch {
+        progress("\(error)")
+        exit(1)
+    }
+    exit(0)
+}
+
+do {
+    _ = try await BenchDriver(command: command).run()
+} catch {
+    progress("\(error)")
+    exit(1)
 }
