@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Sluice
 
@@ -181,5 +182,63 @@ struct HTTPDestinationTests {
         let dead = lines.compactMap { T.object($0)?["event"] as? [String: Any] }.compactMap { $0["timeUUID"] as? String }
         #expect(dead.sorted() == uuids.sorted())
         #expect(lines.allSatisfy { !$0.contains(T.statsigKey) })
+    }
+}
+
+/// A transport that answers 200 after every request in flight has had a chance to overlap, and records the
+/// most requests it ever saw in flight at once.
+final class OverlapTransport: HTTPTransport {
+    private let state = Mutex((inFlight: 0, peak: 0))
+    /// How many overlapping requests to wait for before answering (bounded by a deadline, so a serialised
+    /// destination still finishes).
+    let expected: Int
+
+    init(expected: Int) {
+        self.expected = expected
+    }
+
+    var peak: Int { state.withLock { $0.peak } }
+
+    func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
+        state.withLock { $0.inFlight += 1; $0.peak = max($0.peak, $0.inFlight) }
+        let end = ContinuousClock.now + .milliseconds(300)
+        while state.withLock({ $0.inFlight }) < expected, ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        state.withLock { $0.inFlight -= 1 }
+        return HTTPResponse(status: 200)
+    }
+}
+
+@Suite("Requests in flight per destination")
+struct RequestsInFlightTests {
+    typealias T = HTTPTestSupport
+
+    static func sendConcurrently(_ kind: DestinationConfiguration.Kind, transport: OverlapTransport) async throws {
+        let destination = T.destination("d", kind, concurrency: 4)
+        let sender = HTTPBatchSender(target: try #require(try HTTPRequestTarget(destination)), destination: destination,
+                                     transport: transport)
+        await withTaskGroup(of: SendOutcome.self) { group in
+            for i in 0..<4 {
+                let batch = Batch(body: Array("{}".utf8), eventCount: 1, members: [], oldestCreatedAt: 0,
+                                  key: Array("add:list\(i)".utf8))
+                group.addTask { await sender.send(batch, abandon: { false }) }
+            }
+            for await outcome in group { #expect(outcome == .delivered(attempts: 1)) }
+        }
+    }
+
+    @Test("Statsig ID-list requests never overlap, so adds and removes cannot overtake each other")
+    func idListsOneAtATime() async throws {
+        let transport = OverlapTransport(expected: 2)
+        try await Self.sendConcurrently(.statsigIDLists(endpoint: "http://127.0.0.1:9", apiKey: "k"), transport: transport)
+        #expect(transport.peak == 1)
+    }
+
+    @Test("other destinations send up to their concurrency at once")
+    func othersOverlap() async throws {
+        let transport = OverlapTransport(expected: 4)
+        try await Self.sendConcurrently(.statsig(endpoint: "http://127.0.0.1:9", apiKey: "k"), transport: transport)
+        #expect(transport.peak > 1)
     }
 }
