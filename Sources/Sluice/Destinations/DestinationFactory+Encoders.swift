@@ -1,10 +1,18 @@
 /// Which encoder writes each destination's bodies.
 extension DestinationFactory {
     func makeEncoder(for destination: DestinationConfiguration) throws -> any EventEncoder {
-        switch destination.kind.format {
-        case .statsig: return StatsigExportLinesEncoder()
-        default:
-            throw PipelineError("destinations \"\(destination.name)\": format \(destination.kind.format.rawValue) is not available in this build")
+        switch destination.kind {
+        case .stdout(let format), .file(_, let format):
+            switch format {
+            case .statsig: return StatsigExportLinesEncoder()
+            case .segment: return SegmentFormat(framing: .lines)
+            case .heap: return HeapFormat(appID: nil)
+            }
+        case .segment: return SegmentFormat(framing: .batch)
+        case .heap(_, let appID): return HeapFormat(appID: appID)
+        case .statsig: return StatsigLogEventFormat()
+        case .statsigIDLists: return StatsigIDListFormat()
+        case .webhook: return WebhookFormat()
         }
     }
 }

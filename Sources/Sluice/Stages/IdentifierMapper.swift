@@ -116,7 +116,8 @@ actor IdentifierMapper {
         if !selection.admits(name: name, category: event.category) {
             return Filter.reason(for: name, category: event.category, selection: selection, excludePatterns: excludePatterns)
         }
-        identity.unitID = event.unitID.isPresent ? event.unitID : nonEmpty(event.userID).isPresent ? event.userID : nonEmpty(event.stableID)
+        // An empty-string unitID (like an empty userID) names no unit: fall through to the next identifier.
+        identity.unitID = nonEmpty(event.unitID).isPresent ? event.unitID : nonEmpty(event.userID).isPresent ? event.userID : nonEmpty(event.stableID)
         switch rule {
         case .none, .audience:
             return nil
