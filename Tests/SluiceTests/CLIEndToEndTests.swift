@@ -87,17 +87,19 @@ struct CLIEndToEndTests {
     static let environment = ["SLUICE_TEST_STATSIG_KEY": T.statsigKey, "SLUICE_TEST_HOOK_TOKEN": T.hookToken,
                               "SLUICE_TEST_WRITE_KEY": T.writeKey, "SLUICE_TEST_HEAP_APP_ID": T.heapAppID]
 
-    @Test("events on standard input reach HTTP destinations configured with secrets from the environment")
+    @Test("events on standard input reach Segment and Heap destinations configured with secrets from the environment")
     func deliversFromStandardInput() async throws {
         let server = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.ok))
         defer { server.stop() }
         let endpoint = T.endpoint(server)
         let config = try Self.configFile("""
             {"destinations": [
-              {"name": "statsig", "type": "statsig", "endpoint": "\(endpoint)", "apiKey": "${SLUICE_TEST_STATSIG_KEY}",
+              {"name": "segment", "type": "segment", "endpoint": "\(endpoint)", "writeKey": "${SLUICE_TEST_WRITE_KEY}",
                "batch": {"maxEvents": 25, "maxDelayMs": 50}},
+              {"name": "heap", "type": "heap", "endpoint": "\(endpoint)", "appID": "${SLUICE_TEST_HEAP_APP_ID}",
+               "batch": {"maxEvents": 40}},
               {"name": "hook", "type": "webhook", "url": "\(endpoint)/hook",
-               "headers": {"Authorization": "Bearer ${SLUICE_TEST_HOOK_TOKEN}"}, "batch": {"maxEvents": 40}}
+               "headers": {"Authorization": "Bearer ${SLUICE_TEST_HOOK_TOKEN}"}, "batch": {"maxEvents": 50}}
             ]}
             """)
         let summaryPath = T.temporaryPath("summary.json")
@@ -110,21 +112,38 @@ struct CLIEndToEndTests {
         let status = await run.wait()
         #expect(status == 0, "stderr: \(run.stderr)")
 
-        let statsig = server.requests.filter { $0.path == "/v1/log_event" }
-        #expect(statsig.count == 4)
-        #expect(statsig.allSatisfy { $0.method == "POST" && $0.header("STATSIG-API-KEY") == T.statsigKey })
-        #expect(statsig.flatMap { T.uuids(in: $0.body) }.sorted() == uuids.sorted())
+        let segment = server.requests.filter { $0.path == "/v1/batch" }
+        #expect(segment.count == 4)
+        let basic = "Basic " + Data("\(T.writeKey):".utf8).base64EncodedString()
+        #expect(segment.allSatisfy { $0.method == "POST" && $0.header("Authorization") == basic })
+        #expect(segment.allSatisfy { $0.header("Content-Type") == "application/json" })
+        #expect(segment.flatMap { T.uuids(in: $0.body, key: "messageId") }.sorted() == uuids.sorted())
+        for request in segment {
+            let body = try #require(T.object(String(decoding: request.body, as: UTF8.self)))
+            #expect((body["batch"] as? [[String: Any]])?.allSatisfy { $0["type"] as? String == "track" } == true)
+        }
+
+        let heap = server.requests.filter { $0.path == "/api/track" }
+        #expect(heap.count == 3)
+        #expect(heap.allSatisfy { $0.method == "POST" && $0.header("Authorization") == nil })
+        #expect(heap.flatMap { T.uuids(in: $0.body, key: "idempotency_key") }.sorted() == uuids.sorted())
+        for request in heap {
+            let body = try #require(T.object(String(decoding: request.body, as: UTF8.self)))
+            #expect(body["app_id"] as? String == T.heapAppID)
+        }
+
         let hook = server.requests.filter { $0.path == "/hook" }
-        #expect(hook.count == 3)
+        #expect(hook.count == 2)
         #expect(hook.allSatisfy { $0.header("Authorization") == "Bearer \(T.hookToken)" })
         #expect(hook.flatMap { T.uuids(in: $0.body) }.sorted() == uuids.sorted())
-        #expect(server.requests.count == 7)
+        #expect(server.requests.count == 9)
 
         let summary = try #require(T.object(String(decoding: FileManager.default.contents(atPath: summaryPath) ?? Data(), as: UTF8.self)))
         #expect(summary["ingested"] as? Int == 100)
         let destinations = try #require(summary["destinations"] as? [String: [String: Any]])
-        #expect(destinations["statsig"]?["delivered"] as? Int == 100)
-        #expect(destinations["hook"]?["delivered"] as? Int == 100)
+        for name in ["segment", "heap", "hook"] {
+            #expect(destinations[name]?["delivered"] as? Int == 100)
+        }
     }
 
     @Test("SIGTERM during an outage: the drain ends on time, every event is dead-lettered, exit status 1")
@@ -145,8 +164,7 @@ struct CLIEndToEndTests {
         }
         let run = try Run(["--config", config, "--summary", summaryPath, "--dead-letter", deadLetters, "--drain-timeout", "0.3"],
                           environment: Self.environment)
-        // More than one input chunk (512 events): the ingestor holds a partial chunk until it fills or input
-        // ends, so with standard input left open only full chunks reach the destination before the signal.
+        // More than one input chunk (512 events), so events are both in flight and still queued at the signal.
         let (input, uuids) = T.events(600)
         try run.write(input)
         // Standard input stays open: only the signal can end this run.
@@ -174,14 +192,15 @@ struct CLIEndToEndTests {
         #expect(lines.allSatisfy { !$0.contains(T.statsigKey) })
     }
 
-    @Test("--dry-run prints each request with secrets masked and sends nothing")
+    @Test("--dry-run prints each request with secrets masked, Heap's app id in the body too, and sends nothing")
     func dryRun() async throws {
         let server = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.ok))
         defer { server.stop() }
         let config = try Self.configFile("""
             {"destinations": [
-              {"name": "statsig", "type": "statsig", "endpoint": "\(T.endpoint(server))", "apiKey": "${SLUICE_TEST_STATSIG_KEY}",
-               "batch": {"maxEvents": 1}}
+              {"name": "heap", "type": "heap", "endpoint": "\(T.endpoint(server))", "appID": "${SLUICE_TEST_HEAP_APP_ID}",
+               "batch": {"maxEvents": 2}},
+              {"name": "statsig", "type": "statsig", "endpoint": "\(T.endpoint(server))", "apiKey": "${SLUICE_TEST_STATSIG_KEY}"}
             ]}
             """)
         defer { try? FileManager.default.removeItem(atPath: config) }
@@ -194,15 +213,22 @@ struct CLIEndToEndTests {
         #expect(server.requests.isEmpty)
         let output = run.stdout
         #expect(!output.contains(T.statsigKey))
+        #expect(!output.contains(T.heapAppID))
         let records = output.split(separator: "\n").compactMap { T.object(String($0)) }
-        #expect(records.count == 4)
-        for record in records {
-            #expect(record["destination"] as? String == "statsig")
+        #expect(records.count == 3)
+        let heap = records.filter { $0["destination"] as? String == "heap" }
+        #expect(heap.count == 2)
+        for record in heap {
             #expect(record["method"] as? String == "POST")
-            #expect(record["url"] as? String == T.endpoint(server) + "/v1/log_event")
-            #expect((record["headers"] as? [String: String])?["STATSIG-API-KEY"] == "[REDACTED]")
-            #expect(record["body"] is [String: Any])
+            #expect(record["url"] as? String == T.endpoint(server) + "/api/track")
+            let body = try #require(record["body"] as? [String: Any])
+            #expect(body["app_id"] as? String == "[REDACTED]")
+            #expect((body["events"] as? [Any])?.count == 2)
         }
-        #expect(Set(T.uuids(in: Array(output.utf8))) == Set(uuids))
+        #expect(Set(T.uuids(in: Array(output.utf8), key: "idempotency_key")) == Set(uuids))
+        let statsig = try #require(records.first { $0["destination"] as? String == "statsig" })
+        #expect(statsig["url"] as? String == T.endpoint(server) + "/v1/log_event")
+        #expect((statsig["headers"] as? [String: String])?["STATSIG-API-KEY"] == "[REDACTED]")
+        #expect(((statsig["body"] as? [String: Any])?["events"] as? [Any])?.count == 4)
     }
 }

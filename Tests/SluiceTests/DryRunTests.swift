@@ -60,7 +60,10 @@ struct DryRunTests {
         #expect(hookHeaders["Authorization"] == "Bearer [REDACTED]")
         #expect(hookHeaders["X-Env"] == "[REDACTED]", "every configured webhook header value counts as a secret")
         #expect(hook.first?["url"] as? String == T.endpoint(server) + "/hook")
-        #expect(Set(lines.flatMap { T.uuids(in: Array($0.utf8)) }) == Set(uuids))
+        // The webhook body is Statsig's export format, which carries each timeUUID.
+        #expect(Set(hook.compactMap { ($0["body"] as? [String: Any])?["data"] as? [[String: Any]] }
+            .flatMap { $0 }.compactMap { $0["timeUUID"] as? String }) == Set(uuids))
+        #expect(statsig.compactMap { ($0["body"] as? [String: Any])?["events"] as? [Any] }.map(\.count) == [1, 1, 1])
     }
 
     @Test("Heap's app id is masked inside the body and Segment's Basic credentials in the headers")

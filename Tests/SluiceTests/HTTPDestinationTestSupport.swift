@@ -46,7 +46,7 @@ enum HTTPTestSupport {
 
     /// An HTTP destination of `kind` with small, fast retry settings.
     static func destination(_ name: String, _ kind: DestinationConfiguration.Kind, maxEvents: Int = 10,
-                            maxBytes: Int = 1_000_000, maxDelayMs: Int = 20, maxAttempts: Int = 5,
+                            maxBytes: Int = 400_000, maxDelayMs: Int = 20, maxAttempts: Int = 5,
                             backoffMs: (Int, Int) = (1, 5), concurrency: Int = 4, timeoutMs: Int = 10_000) -> DestinationConfiguration {
         DestinationConfiguration(
             name: name, kind: kind, batch: BatchConfiguration(maxEvents: maxEvents, maxBytes: maxBytes, maxDelayMs: maxDelayMs),

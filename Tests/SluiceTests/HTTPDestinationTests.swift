@@ -24,11 +24,11 @@ struct HTTPDestinationTests {
         defer { server.stop() }
         let (input, uuids) = T.events(400)
         // Thirty attempts: a batch failing all of them at p = 1/3 is about 5e-15, so nothing is dead-lettered.
-        let destination = T.destination("statsig", .statsig(endpoint: T.endpoint(server), apiKey: T.statsigKey),
+        let destination = T.destination("segment", .segment(endpoint: T.endpoint(server), writeKey: T.writeKey),
                                         maxEvents: 10, maxAttempts: 30, backoffMs: (1, 4), concurrency: 4)
         let summary = try await Self.run([destination], input: input)
 
-        let counts = try #require(summary.destinations["statsig"])
+        let counts = try #require(summary.destinations["segment"])
         #expect(counts.delivered == 400)
         #expect(counts.deadLettered == 0)
         #expect(summary.isBalanced)
@@ -39,7 +39,8 @@ struct HTTPDestinationTests {
         var failed = 0
         for (index, request) in requests.enumerated() {
             guard let status = log.status(index), (200..<300).contains(status) else { failed += 1; continue }
-            for uuid in T.uuids(in: request.body) { accepted[uuid, default: 0] += 1 }
+            // Segment's messageId is the timeUUID.
+            for uuid in T.uuids(in: request.body, key: "messageId") { accepted[uuid, default: 0] += 1 }
         }
         #expect(failed > 0, "the server must actually have failed some requests for this test to mean anything")
         #expect(counts.retries == failed)
@@ -127,7 +128,7 @@ struct HTTPDestinationTests {
         let server = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.ok))
         defer { server.stop() }
         let (input, uuids) = T.events(20)
-        let byCount = T.destination("by-count", .statsig(endpoint: T.endpoint(server) + "/count", apiKey: T.statsigKey),
+        let byCount = T.destination("by-count", .segment(endpoint: T.endpoint(server) + "/count", writeKey: T.writeKey),
                                     maxEvents: 7, concurrency: 1)
         let byBytes = T.destination("by-bytes", .webhook(url: T.endpoint(server) + "/bytes", headers: ["X-Token": T.hookToken]),
                                     maxEvents: 1000, maxBytes: 1200, concurrency: 1)
@@ -136,11 +137,12 @@ struct HTTPDestinationTests {
         #expect(summary.destinations["by-bytes"]?.delivered == 20)
 
         let counted = server.requests.filter { $0.path.hasPrefix("/count") }
-        #expect(counted.map { T.uuids(in: $0.body).count } == [7, 7, 6])
-        #expect(counted.flatMap { T.uuids(in: $0.body) } == uuids, "one worker keeps input order")
+        #expect(counted.map { T.uuids(in: $0.body, key: "messageId").count } == [7, 7, 6])
+        #expect(counted.flatMap { T.uuids(in: $0.body, key: "messageId") } == uuids, "one worker keeps input order")
+        let basic = "Basic " + Data("\(T.writeKey):".utf8).base64EncodedString()
         for request in counted {
-            #expect(request.path == "/count/v1/log_event")
-            #expect(request.header("STATSIG-API-KEY") == T.statsigKey)
+            #expect(request.path == "/count/v1/batch")
+            #expect(request.header("Authorization") == basic)
             #expect(request.header("Content-Type") == "application/json")
         }
 
@@ -221,7 +223,7 @@ struct RequestsInFlightTests {
         await withTaskGroup(of: SendOutcome.self) { group in
             for i in 0..<4 {
                 let batch = Batch(body: Array("{}".utf8), eventCount: 1, members: [], oldestCreatedAt: 0,
-                                  key: Array("add:list\(i)".utf8))
+                                  key: Array("+list\(i)".utf8))
                 group.addTask { await sender.send(batch, abandon: { false }) }
             }
             for await outcome in group { #expect(outcome == .delivered(attempts: 1)) }

@@ -75,19 +75,19 @@ struct HTTPRequestTargetTests {
         #expect(request.path == "/proxy/statsig/v1/log_event")
     }
 
-    @Test("Statsig ID lists: the batch key picks the list and the operation (add POST, remove DELETE)")
+    @Test("Statsig ID lists: the batch key picks the list and the operation (add PATCH, remove DELETE)")
     func idLists() async throws {
         let server = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.ok))
         defer { server.stop() }
         let kind = DestinationConfiguration.Kind.statsigIDLists(endpoint: T.endpoint(server), apiKey: T.statsigKey)
-        let add = try await Self.sendOne(kind, body: "{\"ids\":[\"u1\"]}", key: "add:vip_users", server: server)
-        #expect(add.method == "POST")
+        let add = try await Self.sendOne(kind, body: "{\"ids\":[\"u1\"]}", key: "+vip_users", server: server)
+        #expect(add.method == "PATCH")
         #expect(add.path == "/console/v1/segments/vip_users/id_list")
         #expect(add.header("STATSIG-API-KEY") == T.statsigKey)
 
         let destination = T.destination("d", kind)
         let target = try #require(try HTTPRequestTarget(destination))
-        guard case .success(let remove) = target.request(for: Self.batch("{}", key: "remove:a b/c")) else {
+        guard case .success(let remove) = target.request(for: Self.batch("{}", key: "-a b/c")) else {
             Issue.record("expected a request")
             return
         }
@@ -101,7 +101,7 @@ struct HTTPRequestTargetTests {
         defer { server.stop() }
         let destination = T.destination("d", .statsigIDLists(endpoint: T.endpoint(server), apiKey: T.statsigKey))
         let sender = HTTPBatchSender(target: try #require(try HTTPRequestTarget(destination)), destination: destination, transport: nil)
-        for key in [nil, "rename:x", "add:"] as [String?] {
+        for key in [nil, "", "xvip", "+", "-"] as [String?] {
             let outcome = await sender.send(Self.batch("{}", key: key), abandon: { false })
             guard case .failed(let reason, 0) = outcome else {
                 Issue.record("expected failure without attempts, got \(outcome)")

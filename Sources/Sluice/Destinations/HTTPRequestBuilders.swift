@@ -111,32 +111,13 @@ extension HTTPRequestTarget {
     }
 }
 
-/// Maps a Statsig ID-list batch key to the console API call that applies it.
-///
-/// Stand-in until the integrations branch's `StatsigIDListFormat` lands with the authoritative helper: the key
-/// is assumed to be `add:<list id>` or `remove:<list id>`, applied with `POST` or `DELETE` on
-/// `/console/v1/segments/{id}/id_list` (Statsig's console API for ID-list segments).
+/// Checks an ID-list batch key before ``StatsigIDListFormat/request(for:)`` turns it into a call, which would
+/// otherwise read any key as a removal: only `+list` and `-list` with a non-empty list ID are sent.
 enum StatsigIDListRoute {
-    /// The method and path for `key`, or nil when the key is not of that form.
+    /// The method and path for `key`, or nil when it names no operation and list.
     static func route(forKey key: [UInt8]) -> (method: String, path: String)? {
-        let text = String(decoding: key, as: UTF8.self)
-        guard let colon = text.firstIndex(of: ":") else { return nil }
-        let operation = text[..<colon], list = String(text[text.index(after: colon)...])
-        let method: String
-        switch operation {
-        case "add": method = "POST"
-        case "remove": method = "DELETE"
-        default: return nil
-        }
-        guard !list.isEmpty, let escaped = list.addingPercentEncoding(withAllowedCharacters: .urlPathSegmentAllowed) else {
-            return nil
-        }
-        return (method, "/console/v1/segments/\(escaped)/id_list")
+        guard key.count > 1, key[0] == StatsigIDListFormat.add || key[0] == StatsigIDListFormat.remove,
+              !StatsigIDListFormat.listID(from: key).isEmpty else { return nil }
+        return StatsigIDListFormat.request(for: key)
     }
-}
-
-private extension CharacterSet {
-    /// Unreserved characters only: a list ID must stay one path segment.
-    static let urlPathSegmentAllowed = CharacterSet(charactersIn:
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }
