@@ -50,6 +50,7 @@ enum RunCommand {
         }
 
         let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet)
+        let observer = RunObservers.start(for: pipeline, options: options)
         let summary: Summary
         do {
             summary = try await pipeline.run()
@@ -57,6 +58,7 @@ enum RunCommand {
             StandardError.write("sluice: \(error)")
             return 2
         }
+        await observer?.stop()
         signals.cancel()
 
         if let failure = pipeline.inputFailure { StandardError.write("sluice: input: \(failure)") }

@@ -11,6 +11,7 @@ enum StandardError {
     static func write(_ line: String) {
         var text = line
         if !text.hasSuffix("\n") { text += "\n" }
+        if ProgressDisplay.isShowing.load(ordering: .relaxed) { text = "\r" + ProgressDisplay.eraseToEnd + text }
         var bytes = Array(text.utf8)
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0

@@ -1,18 +1,6 @@
 import Testing
 @testable import Sluice
 
-/// A deterministic generator so the randomized comparison is reproducible.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The documented semantics written as plainly as possible (a Set plus a FIFO array), to check the table against.
 private struct ReferenceDedupe {
     let capacity: Int
@@ -184,7 +172,7 @@ struct DedupeTableTests {
         arguments: [(1, 0), (7, 0), (100, 0), (1_000, 0), (100, 40), (5_000, 25), (50_000, 200)] as [(Int, Int64)]
     )
     func matchesReferenceModel(capacity: Int, window: Int64) {
-        var random = SplitMix64(state: 0x5EED_0000 &+ UInt64(capacity) &* 31 &+ UInt64(window))
+        var random = SplitMix64(seed: 0x5EED_0000 &+ UInt64(capacity) &* 31 &+ UInt64(window))
         var table = DedupeTable(capacity: capacity, windowMilliseconds: window)
         var model = ReferenceDedupe(capacity: capacity, window: window)
         let hosts: [UInt64] = [0x8F3A_0242_AC11_0002, 0x8F3A_0242_AC11_0003, 0x1]

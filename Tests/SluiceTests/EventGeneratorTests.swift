@@ -69,16 +69,16 @@ struct EventGeneratorTests {
 
     @Test("counts are exact and match the options' planned counts")
     func exactCounts() {
-        let options = EventGenerator.Options(events: 10_000, duplicateRate: 0.05, invalidRate: 0.01, seed: 5)
+        let options = EventGenerator.Options(events: 5_000, duplicateRate: 0.05, invalidRate: 0.01, seed: 5)
         let (bytes, counts) = EventGenerator(options: options).generate()
-        #expect(options.duplicateCount == 500)
-        #expect(options.invalidCount == 101)  // 1% of 10,101 lines
-        #expect(counts.events == 10_000)
-        #expect(counts.duplicates == 500)
-        #expect(counts.invalid == 101)
-        #expect(counts.lines == 10_101)
+        #expect(options.duplicateCount == 250)
+        #expect(options.invalidCount == 51)  // 1% of 5,051 lines
+        #expect(counts.events == 5_000)
+        #expect(counts.duplicates == 250)
+        #expect(counts.invalid == 51)
+        #expect(counts.lines == 5_051)
         #expect(counts.bytes == bytes.count)
-        #expect(Self.lines(bytes).count == 10_101)
+        #expect(Self.lines(bytes).count == 5_051)
     }
 
     @Test("edge-case options: no events, all duplicates requested, rates outside 0...1")
@@ -101,7 +101,7 @@ struct EventGeneratorTests {
 
     @Test("valid lines are JSON in the Statsig export shape, with the user's identifiers repeated consistently")
     func exportShape() throws {
-        let options = EventGenerator.Options(events: 5000, duplicateRate: 0, invalidRate: 0, users: 300, seed: 11)
+        let options = EventGenerator.Options(events: 2000, duplicateRate: 0, invalidRate: 0, users: 300, seed: 11)
         let (bytes, _) = EventGenerator(options: options).generate()
         var names = Set<String>()
         var stableIDs: [String: String] = [:]
@@ -167,7 +167,7 @@ struct EventGeneratorTests {
 
     @Test("every timeUUID is a version-1 UUID whose embedded time is the event's timestamp")
     func timeUUIDsEmbedTimestamps() throws {
-        let (bytes, _) = EventGenerator(options: .init(events: 20_000, duplicateRate: 0.05, seed: 3)).generate()
+        let (bytes, _) = EventGenerator(options: .init(events: 8_000, duplicateRate: 0.05, seed: 3)).generate()
         var mismatches = 0
         for line in Self.lines(bytes) {
             let event = try #require(Self.object(line))
@@ -193,7 +193,7 @@ struct EventGeneratorTests {
 
     @Test("duplicates are exact copies of a line within the last 1000 lines; distinct events have unique timeUUIDs")
     func duplicatesAreRecentExactCopies() throws {
-        let options = EventGenerator.Options(events: 20_000, duplicateRate: 0.2, invalidRate: 0.02, seed: 8)
+        let options = EventGenerator.Options(events: 8_000, duplicateRate: 0.2, invalidRate: 0.02, seed: 8)
         let (bytes, counts) = EventGenerator(options: options).generate()
         var lastSeen: [ArraySlice<UInt8>: Int] = [:]
         var uuids = Set<String>()
@@ -208,11 +208,11 @@ struct EventGeneratorTests {
             }
             lastSeen[line] = number
         }
-        #expect(counts.duplicates == 4000)
-        #expect(exactRepeats == 4000)
+        #expect(counts.duplicates == 1600)
+        #expect(exactRepeats == 1600)
         #expect(farRepeats == 0)
-        #expect(uuids.count == valid - 4000)
-        #expect(valid == 20_000)
+        #expect(uuids.count == valid - 1600)
+        #expect(valid == 8_000)
     }
 
     @Test("broken lines are never valid events and come in all three kinds")
@@ -240,7 +240,7 @@ struct EventGeneratorTests {
 
     @Test("the internal share follows the mix and is counted among distinct events only")
     func internalShare() throws {
-        let (bytes, counts) = EventGenerator(options: .init(events: 50_000, duplicateRate: 0.05, seed: 21)).generate()
+        let (bytes, counts) = EventGenerator(options: .init(events: 20_000, duplicateRate: 0.05, seed: 21)).generate()
         var internalDistinct = 0
         var seen = Set<ArraySlice<UInt8>>()
         for line in Self.lines(bytes) where seen.insert(line).inserted {

@@ -16,7 +16,7 @@ struct HTTPDeliveryTests {
     }
 
     static func delivery(maxAttempts: Int = 4, initialBackoff: Duration = .milliseconds(2),
-                         maxBackoff: Duration = .milliseconds(10), timeout: Duration = .seconds(5)) -> HTTPDelivery {
+                         maxBackoff: Duration = .milliseconds(10), timeout: Duration = .seconds(30)) -> HTTPDelivery {
         HTTPDelivery(transport: URLSessionTransport(),
                      policy: RetryPolicy(maxAttempts: maxAttempts, initialBackoff: initialBackoff, maxBackoff: maxBackoff,
                                          jitter: .seeded(7)),
@@ -143,15 +143,15 @@ struct HTTPDeliveryTests {
 
     @Test("an answer slower than the timeout counts as a failed attempt and is retried")
     func retriesSlowAnswer() async throws {
-        let server = try TestHTTPServer(script: TestHTTPServer.sequence([.delayed(.seconds(30), TestHTTPServer.ok)]))
+        let server = try TestHTTPServer(script: TestHTTPServer.sequence([.delayed(.seconds(120), TestHTTPServer.ok)]))
         defer { server.stop() }
         let start = ContinuousClock.now
         let outcome = await Self.delivery(timeout: .milliseconds(300)).deliver(Self.request(server), abandon: Self.never)
         #expect(outcome == .delivered(attempts: 2, status: 200))
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(290), "the first attempt waited for the timeout")
-        // Bounds are far from the 30 s answer so a loaded two-core machine cannot fail them.
-        #expect(elapsed < .seconds(10), "the first attempt was cut at the timeout")
+        // Bounds are far from the 120 s answer so a loaded two-core machine cannot fail them.
+        #expect(elapsed < .seconds(60), "the first attempt was cut at the timeout")
         #expect(server.requests.count == 2)
     }
 
@@ -192,22 +192,30 @@ struct HTTPDeliveryTests {
         let start = ContinuousClock.now
         // Flip only well after the 500 has come back, so the flip lands in the 30 s backoff even under load.
         let abandon: @Sendable () -> Bool = { server.requests.count >= 1 && ContinuousClock.now - start > .milliseconds(1500) }
-        let delivery = Self.delivery(initialBackoff: .seconds(30), maxBackoff: .seconds(60))
+        let delivery = Self.delivery(initialBackoff: .seconds(120), maxBackoff: .seconds(240))
         let outcome = await delivery.deliver(Self.request(server), abandon: abandon)
-        #expect(outcome == .failed(reason: HTTPDelivery.abandonedReason, status: 500, attempts: 1))
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Normally the 500 has arrived and the flip lands in the 30 s backoff (status 500); on a starved machine the
+        // answer may still be in flight when abandon flips (status nil). Either way: one attempt, abandoned, promptly.
+        guard case .failed(let reason, let status, let attempts) = outcome else {
+            Issue.record("expected failure, got \(outcome)")
+            return
+        }
+        #expect(reason == HTTPDelivery.abandonedReason)
+        #expect(status == 500 || status == nil)
+        #expect(attempts == 1)
+        #expect(ContinuousClock.now - start < .seconds(60))
         #expect(server.requests.count == 1)
     }
 
     @Test("abandon turning true while a slow request is in flight cancels it and returns promptly")
     func abandonDuringSlowRequest() async throws {
-        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(30), TestHTTPServer.ok)))
+        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(120), TestHTTPServer.ok)))
         defer { server.stop() }
         let start = ContinuousClock.now
         let abandon: @Sendable () -> Bool = { ContinuousClock.now - start > .milliseconds(300) }
-        let outcome = await Self.delivery(timeout: .seconds(30)).deliver(Self.request(server), abandon: abandon)
+        let outcome = await Self.delivery(timeout: .seconds(120)).deliver(Self.request(server), abandon: abandon)
         #expect(outcome == .failed(reason: HTTPDelivery.abandonedReason, status: nil, attempts: 1))
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test("abandon already true sends nothing")
@@ -221,9 +229,9 @@ struct HTTPDeliveryTests {
 
     @Test("cancelling the calling task returns failed instead of throwing, promptly")
     func cancellationReturnsFailed() async throws {
-        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(30), TestHTTPServer.ok)))
+        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(120), TestHTTPServer.ok)))
         defer { server.stop() }
-        let delivery = Self.delivery(timeout: .seconds(30))
+        let delivery = Self.delivery(timeout: .seconds(120))
         let request = Self.request(server)
         let start = ContinuousClock.now
         let task = Task { await delivery.deliver(request, abandon: Self.never) }
@@ -231,7 +239,7 @@ struct HTTPDeliveryTests {
         task.cancel()
         let outcome = await task.value
         #expect(outcome == .failed(reason: HTTPDelivery.cancelledReason, status: nil, attempts: 1))
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test("a randomly failing server still gets every batch delivered by concurrent workers")

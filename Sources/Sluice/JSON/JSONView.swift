@@ -58,25 +58,71 @@ public struct JSONView {
         return count
     }
 
-    /// Whether string node `i` equals `literal` (compared as unescaped text).
+    /// Whether string node `i` equals `literal`, compared byte for byte as unescaped UTF-8 (so `"\u0061"` equals
+    /// `a`, but a decomposed `e\u0301` does not equal a precomposed `é`: keys are matched exactly, as JSON does).
     @inline(__always)
     public func stringEquals(_ i: Int, _ literal: StaticString) -> Bool {
-        let content = rawStringContent(i)
-        if nodes[i].hasEscapes { return unescapedString(i) == literal.description }
-        guard content.count == literal.utf8CodeUnitCount else { return false }
-        return content.count == 0 || memcmp(content.baseAddress!, literal.utf8Start, content.count) == 0
+        literal.withUTF8Buffer { stringEquals(i, bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    /// Whether string node `i` equals the UTF-8 bytes `other` (compared as unescaped text).
+    /// Whether string node `i` equals the UTF-8 bytes `other`, compared byte for byte as unescaped text.
+    @inline(__always)
     public func stringEquals(_ i: Int, bytes other: UnsafeRawBufferPointer) -> Bool {
-        if nodes[i].hasEscapes {
-            var decoded: [UInt8] = []
-            appendUnescaped(i, to: &decoded)
-            return decoded.elementsEqual(other)
-        }
         let content = rawStringContent(i)
+        if nodes[i].hasEscapes { return unescapedEquals(content, other) }
         guard content.count == other.count else { return false }
         return content.count == 0 || memcmp(content.baseAddress!, other.baseAddress!, content.count) == 0
+    }
+
+    /// Compares escaped string content with unescaped bytes without allocating: decodes one escape at a time.
+    private func unescapedEquals(_ s: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+        // Unescaping only shrinks text, so a shorter escaped form cannot match.
+        guard s.count >= other.count else { return false }
+        var k = 0, j = 0
+        let n = s.count
+        var scratch: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+        while k < n {
+            let c = s[k]
+            if c != UInt8(ascii: "\\") {
+                guard j < other.count, other[j] == c else { return false }
+                k += 1; j += 1
+                continue
+            }
+            let length = withUnsafeMutableBytes(of: &scratch) { out in decodeEscape(s, &k, into: out) }
+            guard j + length <= other.count else { return false }
+            let same = withUnsafeBytes(of: &scratch) { decoded in
+                (0..<length).allSatisfy { decoded[$0] == other[j + $0] }
+            }
+            guard same else { return false }
+            j += length
+        }
+        return j == other.count
+    }
+
+    /// Decodes the escape at `s[k]` (the backslash) into `out` as UTF-8, advances `k` past it, and returns the
+    /// number of bytes written (1 to 4). The reader has validated the escape, including surrogate pairing.
+    @inline(__always)
+    private func decodeEscape(_ s: UnsafeRawBufferPointer, _ k: inout Int, into out: UnsafeMutableRawBufferPointer) -> Int {
+        let e = s[k + 1]
+        k += 2
+        switch e {
+        case UInt8(ascii: "b"): out[0] = 0x08; return 1
+        case UInt8(ascii: "f"): out[0] = 0x0C; return 1
+        case UInt8(ascii: "n"): out[0] = 0x0A; return 1
+        case UInt8(ascii: "r"): out[0] = 0x0D; return 1
+        case UInt8(ascii: "t"): out[0] = 0x09; return 1
+        case UInt8(ascii: "u"):
+            var scalar = hex4(s, k)
+            k += 4
+            if scalar >= 0xD800 && scalar <= 0xDBFF {
+                // The reader guarantees a following \uDC00-\uDFFF.
+                let low = hex4(s, k + 2)
+                k += 6
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            }
+            return encodeUTF8(scalar, into: out)
+        default: out[0] = e; return 1  // \" \\ \/
+        }
     }
 
     /// The value of member `key` of object `object`, if present (the last one wins if a key repeats).
@@ -101,31 +147,17 @@ public struct JSONView {
         let s = rawStringContent(i)
         guard nodes[i].hasEscapes else { buffer.append(contentsOf: s); return }
         var k = 0
+        var run = 0
         let n = s.count
+        var scratch: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
         while k < n {
-            let c = s[k]
-            guard c == UInt8(ascii: "\\") else { buffer.append(c); k += 1; continue }
-            let e = s[k + 1]
-            k += 2
-            switch e {
-            case UInt8(ascii: "b"): buffer.append(0x08)
-            case UInt8(ascii: "f"): buffer.append(0x0C)
-            case UInt8(ascii: "n"): buffer.append(0x0A)
-            case UInt8(ascii: "r"): buffer.append(0x0D)
-            case UInt8(ascii: "t"): buffer.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = hex4(s, k)
-                k += 4
-                if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    // The reader guarantees a following \uDC00-\uDFFF.
-                    let low = hex4(s, k + 2)
-                    k += 6
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                }
-                appendUTF8(scalar, to: &buffer)
-            default: buffer.append(e)  // \" \\ \/
-            }
+            guard s[k] == UInt8(ascii: "\\") else { k += 1; continue }
+            if k > run { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: s[run..<k])) }
+            let length = withUnsafeMutableBytes(of: &scratch) { out in decodeEscape(s, &k, into: out) }
+            withUnsafeBytes(of: &scratch) { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+            run = k
         }
+        if n > run { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: s[run..<n])) }
     }
 
     private func hex4(_ s: UnsafeRawBufferPointer, _ k: Int) -> UInt32 {
@@ -134,18 +166,24 @@ public struct JSONView {
         return v
     }
 
-    private func appendUTF8(_ scalar: UInt32, to buffer: inout [UInt8]) {
+    /// Writes `scalar` as UTF-8 into `out` (room for 4 bytes); returns the byte count.
+    @inline(__always)
+    private func encodeUTF8(_ scalar: UInt32, into out: UnsafeMutableRawBufferPointer) -> Int {
         switch scalar {
         case 0..<0x80:
-            buffer.append(UInt8(scalar))
+            out[0] = UInt8(scalar)
+            return 1
         case 0x80..<0x800:
-            buffer.append(UInt8(0xC0 | scalar >> 6)); buffer.append(UInt8(0x80 | scalar & 0x3F))
+            out[0] = UInt8(0xC0 | scalar >> 6); out[1] = UInt8(0x80 | scalar & 0x3F)
+            return 2
         case 0x800..<0x10000:
-            buffer.append(UInt8(0xE0 | scalar >> 12)); buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-            buffer.append(UInt8(0x80 | scalar & 0x3F))
+            out[0] = UInt8(0xE0 | scalar >> 12); out[1] = UInt8(0x80 | scalar >> 6 & 0x3F)
+            out[2] = UInt8(0x80 | scalar & 0x3F)
+            return 3
         default:
-            buffer.append(UInt8(0xF0 | scalar >> 18)); buffer.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-            buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F)); buffer.append(UInt8(0x80 | scalar & 0x3F))
+            out[0] = UInt8(0xF0 | scalar >> 18); out[1] = UInt8(0x80 | scalar >> 12 & 0x3F)
+            out[2] = UInt8(0x80 | scalar >> 6 & 0x3F); out[3] = UInt8(0x80 | scalar & 0x3F)
+            return 4
         }
     }
 
@@ -156,39 +194,83 @@ public struct JSONView {
         return JSONView.parseInt64(raw(i))
     }
 
-    /// Parses decimal-integer bytes exactly, falling back to `Double` for fractions and exponents.
+    /// Parses decimal number text (`12`, `-5`, `12.0`, `1.2e3`, `1795331233000`) as an exact `Int64`; nil when it
+    /// is not decimal number syntax, has a non-zero fraction, or is out of range. Works on the digits, never through
+    /// `Double`, so integral values beyond 2^53 stay exact and nothing is allocated.
     static func parseInt64(_ s: UnsafeRawBufferPointer) -> Int64? {
+        let n = s.count
         var k = 0
-        let negative = s.first == UInt8(ascii: "-")
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
+        let negative = n > 0 && s[0] == UInt8(ascii: "-")
         if negative { k = 1 }
-        guard k < s.count else { return nil }
-        var value: Int64 = 0
-        while k < s.count {
-            let d = s[k] &- UInt8(ascii: "0")
-            guard d < 10 else { break }
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
-            if o1 || o2 { return nil }
-            value = a
+        let intStart = k
+        while k < n && isDigit(s[k]) { k += 1 }
+        let intEnd = k
+        guard intEnd > intStart else { return nil }
+        var fracStart = k, fracEnd = k
+        if k < n && s[k] == UInt8(ascii: ".") {
             k += 1
+            fracStart = k
+            while k < n && isDigit(s[k]) { k += 1 }
+            fracEnd = k
+            guard fracEnd > fracStart else { return nil }
         }
-        if k == s.count { return value }
-        guard let d = Double(String(decoding: s, as: UTF8.self)), d.rounded() == d,
-              d >= -9.2e18, d <= 9.2e18 else { return nil }
-        return Int64(d)
+        var exponent = 0
+        if k < n && s[k] | 0x20 == UInt8(ascii: "e") {
+            k += 1
+            var negativeExponent = false
+            if k < n && (s[k] == UInt8(ascii: "+") || s[k] == UInt8(ascii: "-")) {
+                negativeExponent = s[k] == UInt8(ascii: "-")
+                k += 1
+            }
+            let digitsStart = k
+            while k < n && isDigit(s[k]) {
+                exponent = min(exponent * 10 + Int(s[k] &- UInt8(ascii: "0")), 100_000)  // far beyond any Int64
+                k += 1
+            }
+            guard k > digitsStart else { return nil }
+            if negativeExponent { exponent = -exponent }
+        }
+        guard k == n else { return nil }
+
+        // The significant digits are the integer digits then the fraction digits; value = digits * 10^scale.
+        let intCount = intEnd - intStart
+        let count = intCount + (fracEnd - fracStart)
+        @inline(__always) func digit(_ m: Int) -> UInt64 {
+            UInt64(s[m < intCount ? intStart + m : fracStart + m - intCount] &- UInt8(ascii: "0"))
+        }
+        var first = 0
+        while first < count && digit(first) == 0 { first += 1 }
+        if first == count { return 0 }
+        var last = count
+        while digit(last - 1) == 0 { last -= 1 }
+        // After dropping trailing zeros the last digit is non-zero, so a negative scale means a fraction.
+        let scale = exponent - (fracEnd - fracStart) + (count - last)
+        guard scale >= 0, last - first + scale <= 19 else { return nil }
+        var magnitude: UInt64 = 0
+        for m in first..<last {
+            let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(digit(m))
+            if o1 || o2 { return nil }
+            magnitude = sum
+        }
+        for _ in 0..<scale {
+            let (times10, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            magnitude = times10
+        }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return Int64(truncatingIfNeeded: 0 &- magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
     }
 
     /// Number node `i` as a `Double`.
     public func double(_ i: Int) -> Double? {
         guard kind(i) == .number else { return nil }
         return Double(String(decoding: raw(i), as: UTF8.self))
-    }
-}
-
-extension JSONReader {
-    /// Calls `body` with a view of the last parsed document over `bytes` (the same bytes given to `parse`).
-    public func withView<R>(of bytes: UnsafeRawBufferPointer, _ body: (JSONView) throws -> R) rethrows -> R {
-        try nodes.withUnsafeBufferPointer { try body(JSONView(bytes: bytes, nodes: $0)) }
     }
 }
 

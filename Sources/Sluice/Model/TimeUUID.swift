@@ -19,21 +19,30 @@ public struct TimeUUID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the canonical `8-4-4-4-12` hexadecimal form (either case).
     public init?(_ text: UnsafeRawBufferPointer) {
-        guard text.count == 36 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var nibbles = 0
-        for k in 0..<36 {
-            let c = text[k]
-            if k == 8 || k == 13 || k == 18 || k == 23 {
-                guard c == UInt8(ascii: "-") else { return nil }
-                continue
-            }
-            guard let v = JSONReader.hexValue(c) else { return nil }
-            if nibbles < 16 { high = high << 4 | UInt64(v) } else { low = low << 4 | UInt64(v) }
-            nibbles += 1
+        guard text.count == 36, let p = text.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              p[8] == UInt8(ascii: "-"), p[13] == UInt8(ascii: "-"), p[18] == UInt8(ascii: "-"), p[23] == UInt8(ascii: "-")
+        else { return nil }
+        // Five fixed groups; any invalid digit sets the high bit of `bad`.
+        var bad: UInt8 = 0
+        let g1 = TimeUUID.hex(p, 8, &bad), g2 = TimeUUID.hex(p + 9, 4, &bad), g3 = TimeUUID.hex(p + 14, 4, &bad)
+        let g4 = TimeUUID.hex(p + 19, 4, &bad), g5 = TimeUUID.hex(p + 24, 12, &bad)
+        guard bad & 0x80 == 0 else { return nil }
+        self.init(high: g1 << 32 | g2 << 16 | g3, low: g4 << 48 | g5)
+    }
+
+    /// `count` hex digits at `p` as a number; an invalid digit sets bit 7 of `bad`.
+    @inline(__always)
+    private static func hex(_ p: UnsafePointer<UInt8>, _ count: Int, _ bad: inout UInt8) -> UInt64 {
+        var value: UInt64 = 0
+        for k in 0..<count {
+            let c = p[k]
+            let digit = c &- UInt8(ascii: "0")
+            let letter = (c | 0x20) &- UInt8(ascii: "a")
+            let isDigit = digit < 10, isLetter = letter < 6
+            bad |= (isDigit || isLetter) ? 0 : 0x80
+            value = value << 4 | UInt64(isDigit ? digit : letter &+ 10)
         }
-        self.init(high: high, low: low)
+        return value
     }
 
     /// Parses the canonical text form.
@@ -74,18 +83,32 @@ public struct TimeUUID: Hashable, Sendable, CustomStringConvertible {
 
     /// Appends the lower-case canonical text (36 bytes, no quotes).
     public func append(to buffer: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
-        let d = digits.utf8Start
         let (high, low) = (self.high, self.low)
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { out in
-            var k = 0
-            for position in 0..<32 {
-                if k == 8 || k == 13 || k == 18 || k == 23 { out[k] = UInt8(ascii: "-"); k += 1 }
-                let half = position < 16 ? high : low
-                out[k] = d[Int(half >> UInt64(60 - (position & 15) * 4) & 0xF)]
-                k += 1
-            }
-            buffer.append(contentsOf: out)
+            let o = out.baseAddress!
+            TimeUUID.writeHex(high >> 32, 8, o)
+            o[8] = UInt8(ascii: "-")
+            TimeUUID.writeHex(high >> 16, 4, o + 9)
+            o[13] = UInt8(ascii: "-")
+            TimeUUID.writeHex(high, 4, o + 14)
+            o[18] = UInt8(ascii: "-")
+            TimeUUID.writeHex(low >> 48, 4, o + 19)
+            o[23] = UInt8(ascii: "-")
+            TimeUUID.writeHex(low, 12, o + 24)
+            buffer.append(contentsOf: UnsafeBufferPointer(out))
+        }
+    }
+
+    /// Writes the low `count` nibbles of `value` as lower-case hex, most significant first.
+    @inline(__always)
+    private static func writeHex(_ value: UInt64, _ count: Int, _ out: UnsafeMutablePointer<UInt8>) {
+        var v = value
+        var k = count - 1
+        while k >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: v & 0xF)
+            out[k] = nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ nibble &- 10
+            v >>= 4
+            k -= 1
         }
     }
 

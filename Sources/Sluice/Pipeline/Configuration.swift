@@ -331,9 +331,8 @@ extension PipelineConfiguration {
         if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) {
             problems.add("drainTimeoutSeconds", "must be a finite number of seconds, zero or more")
         }
-        if destinations.isEmpty {
-            problems.add("destinations", "at least one destination is required")
-        }
+        // An empty list is valid: the pipeline then uses the default stdout destination, or only the
+        // destinations supplied in code (PipelineOptions.customDestinations).
         var firstIndexByName: [String: Int] = [:]
         for (index, destination) in destinations.enumerated() {
             let path = "destinations[\(index)]"

@@ -83,11 +83,14 @@ public final class Pipeline: Sendable {
     let startTime = Mutex<UInt64?>(nil)
     let inputError = Mutex<String?>(nil)
     let latency = LatencyHistogram()
+    let progress = RunProgress()
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
     public init(configuration: PipelineConfiguration, options: PipelineOptions = PipelineOptions()) throws {
-        do { try configuration.validate() } catch { throw PipelineError(error.description) }
+        // A service may deliver only to destinations written in code; then the configuration needs none.
+        let problems = configuration.validationErrors().filter { options.customDestinations.isEmpty || $0.keyPath != "destinations" }
+        if let problem = problems.first { throw PipelineError(problem.description) }
         self.configuration = configuration
         self.options = options
         let redactor = Redactor(secrets: configuration.secrets)
@@ -96,8 +99,12 @@ public final class Pipeline: Sendable {
 
         // Destinations first: their names are the accounting's columns.
         let factory = DestinationFactory(options: options, redactor: redactor)
-        let configured = configuration.destinations.isEmpty ? DestinationConfiguration.defaultDestinations() : configuration.destinations
-        let parts = try configured.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
+        // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
+        // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
+        if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
+            throw PipelineError("no destinations: configure at least one, or register one in PipelineOptions.customDestinations")
+        }
+        let parts = try configuration.destinations.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
         let names = parts.map(\.name)
         if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
             throw PipelineError("destination name \"\(repeated)\" is used twice")
@@ -192,6 +199,7 @@ public final class Pipeline: Sendable {
             }
         }
         deadLetters?.close()
+        progress.markFinished()
         return summary()
     }
 
@@ -204,6 +212,7 @@ public final class Pipeline: Sendable {
             gate.close()
         }
         await gate.waitUntilClosedAndIdle()
+        progress.markInputClosed()
         ingestQueue.finish()
     }
 

@@ -42,8 +42,19 @@ actor Ingestor {
                 }
             }
             for full in pending { await emit(full, invalid: &invalid) }
+            // When no more input is waiting (a trickle, an interactive producer), send the partial chunk on
+            // now: events must not sit here until 512 more arrive. At full speed blocks queue up and chunks fill.
+            if blocks.count == 0 && (!chunk.events.isEmpty || !invalid.isEmpty) {
+                let partial = chunk
+                chunk = newChunk()
+                await emit(partial, invalid: &invalid)
+            }
         }
-        framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
+        // At end of input a last line without a newline is still a line. When reading stopped early (a drain),
+        // the partial line is input that was never finished, not an invalid event: leave it.
+        if !shouldStop() {
+            framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
+        }
         await emit(chunk, invalid: &invalid)
     }
 
@@ -98,7 +109,14 @@ actor Ingestor {
         // A body is one JSON document (possibly pretty-printed over several lines) or NDJSON.
         var probe = JSONReader(maxDepth: options.maxDepth)
         if (try? probe.parse(body)) != nil {
-            decoder.decode(body, line: 1, into: &chunk, invalid: &invalid)
+            // Values are copied verbatim into NDJSON output, so a pretty-printed body's line breaks must go.
+            // Outside strings they are whitespace, and JSON forbids raw ones inside strings: spaces are safe.
+            if body.contains(0x0A) || body.contains(0x0D) {
+                let flat = body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+                flat.withUnsafeBytes { _ = decoder.decode($0, line: 1, into: &chunk, invalid: &invalid) }
+            } else {
+                decoder.decode(body, line: 1, into: &chunk, invalid: &invalid)
+            }
             return (chunk.events.isEmpty ? [] : [chunk], invalid)
         }
         var framer = LineFramer(maxLineBytes: maxLineBytes)

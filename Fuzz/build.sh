@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds (and optionally runs) the libFuzzer target for the JSON reader and writer.
+#   Fuzz/build.sh            build .build/fuzz/json-reader-fuzz
+#   Fuzz/build.sh run [secs] build, seed a corpus from ../shared fixtures, fuzz for secs seconds (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v swiftc >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swiftc ]; then
+  export PATH=/opt/swift/usr/bin:$PATH
+fi
+out=.build/fuzz
+mkdir -p "$out"
+# -sanitize=fuzzer links libFuzzer's main and adds coverage; address catches out-of-bounds raw-pointer reads.
+swiftc -swift-version 6 -O -g -parse-as-library -sanitize=fuzzer,address -use-ld=lld -module-name JSONFuzz \
+  Sources/Sluice/JSON/*.swift Fuzz/JSONReaderFuzz.swift -o "$out/json-reader-fuzz"
+echo "built $out/json-reader-fuzz"
+
+if [ "${1:-}" = "run" ]; then
+  seconds=${2:-60}
+  corpus="$out/corpus"
+  mkdir -p "$corpus"
+  # Seeds: the JSONTestSuite parsing files and the first 200 sample event lines (one file per line).
+  if [ -d ../shared/fixtures/JSONTestSuite/test_parsing ]; then cp ../shared/fixtures/JSONTestSuite/test_parsing/*.json "$corpus"/; fi
+  if [ -f ../shared/fixtures/samples/statsig-export-1k.ndjson ]; then
+    head -n 200 ../shared/fixtures/samples/statsig-export-1k.ndjson | awk -v dir="$corpus" '{ f = dir "/sample-" NR ".json"; printf "%s", $0 > f; close(f) }'
+  fi
+  "$out/json-reader-fuzz" "$corpus" -dict=Fuzz/json.dict -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
+fi
