@@ -11,26 +11,8 @@ import Testing
 struct CLIEndToEndTests {
     typealias T = HTTPTestSupport
 
-    /// The `sluice` binary next to the test bundle in `.build/<configuration>/`.
-    static func executable() throws -> URL {
-        let candidates = [
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-        ]
-        for directory in candidates {
-            let url = directory.appendingPathComponent("sluice")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw CLIError("no sluice executable next to the tests (looked in \(candidates.map(\.path)))")
-    }
-
-    struct CLIError: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
-
-    /// A started `sluice` process whose standard input the test writes, and whose output goes to files.
+    /// A started `sluice` process whose standard input the test writes, and whose output goes to files (read
+    /// after exit, so a test can check the output of a process it signalled).
     final class Run {
         let process = Process()
         let input = Pipe()
@@ -40,7 +22,7 @@ struct CLIEndToEndTests {
         init(_ arguments: [String], environment: [String: String]) throws {
             _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.executableURL = try CLIEndToEndTests.executable()
+            process.executableURL = SluiceExecutable.url
             process.arguments = arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardInput = input
