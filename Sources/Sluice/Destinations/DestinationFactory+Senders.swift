@@ -10,8 +10,16 @@ extension DestinationFactory {
             } catch {
                 throw PipelineError("destinations \"\(destination.name)\": \(error)")
             }
-        default:
-            throw PipelineError("destinations \"\(destination.name)\": type \(destination.kind.typeName) is not available in this build")
+        case .segment, .heap, .statsig, .statsigIDLists, .webhook:
+            guard let target = try HTTPRequestTarget(destination) else {
+                throw PipelineError("destinations \"\(destination.name)\": type \(destination.kind.typeName) is not an HTTP destination")
+            }
+            if options.dryRun {
+                return DryRunSender(target: target, sink: standardOutput, redactor: redactor)
+            }
+            // Without an injected transport each destination gets its own URLSession, sized to its concurrency,
+            // so one slow API cannot take the connections another needs.
+            return HTTPBatchSender(target: target, destination: destination, transport: options.httpTransport)
         }
     }
 }
