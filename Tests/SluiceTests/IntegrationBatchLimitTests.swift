@@ -41,6 +41,25 @@ struct IntegrationBatchLimitTests {
         }
     }
 
+    @Test("Heap initialize records count as two events each, so no body exceeds 1000 Heap events")
+    func heapInitializeRecordsCountTwice() async throws {
+        let records = (0..<700).map {
+            #"{"eventName":"statsig::initialize","user":{"userID":"u\#($0)"},"time":\#(1_714_564_800_000 + $0),"metadata":{"gates":{"g":true},"experiments":{"x":"Control"}}}"#
+        }
+        let (batches, dead) = await batches(records + events(300), rule: IntegrationFixtures.heapRule,
+                                            encoder: HeapFormat(appID: "app"), limits: .defaults(for: .heap(appID: "app")))
+        #expect(dead == 0)
+        var heapEvents = 0
+        for batch in batches {
+            let body = try #require(IntegrationFixtures.object(String(decoding: batch.body, as: UTF8.self)))
+            let count = try #require((body["events"] as? [Any])?.count)
+            #expect(count <= 1000)
+            heapEvents += count
+        }
+        #expect(heapEvents == 700 * 2 + 300)
+        #expect(batches.reduce(0) { $0 + $1.eventCount } == 1000)
+    }
+
     @Test("Segment batches hold at most 2500 messages and 500 KB, and each parses")
     func segmentLimits() async throws {
         let limits = BatchConfiguration.defaults(for: .segment(writeKey: "k"))

@@ -39,7 +39,7 @@ public final class DeadLetterWriter: Sendable {
             w.appendRaw(",\"line\":"); w.appendInt(Int64(record.line))
             if let index = record.index { w.appendRaw(",\"index\":"); w.appendInt(Int64(index)) }
             w.appendRaw(",\"raw\":")
-            record.raw.withUnsafeBytes { w.appendString(utf8: $0) }
+            DeadLetterWriter.withoutPrivateAttributes(record.raw).withUnsafeBytes { w.appendString(utf8: $0) }
             w.appendRaw("}\n")
             out = w.bytes
         }
@@ -68,6 +68,18 @@ public final class DeadLetterWriter: Sendable {
             }
         }
         write(out, records: count)
+    }
+
+    /// An invalid line cannot be parsed, so `privateAttributes` cannot be removed from it structurally; it is
+    /// cut at the key instead (the bytes before it still locate the problem), because private attributes must
+    /// never leave the engine, not even into a dead-letter file.
+    static func withoutPrivateAttributes(_ raw: [UInt8]) -> [UInt8] {
+        let key = Array("privateAttributes".utf8)
+        guard raw.count >= key.count, let first = key.first else { return raw }
+        for i in 0...(raw.count - key.count) where raw[i] == first && raw[i..<i + key.count].elementsEqual(key) {
+            return Array(raw[..<i]) + Array("privateAttributes…[removed: private attributes never leave the engine]".utf8)
+        }
+        return raw
     }
 
     private func write(_ bytes: [UInt8], records: Int) {

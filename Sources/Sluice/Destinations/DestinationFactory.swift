@@ -14,7 +14,14 @@ struct DestinationFactory {
         DestinationBranch.Parts(
             name: destination.name, selection: destination.events, rule: Self.rule(for: destination),
             encoder: try makeEncoder(for: destination), sender: try makeSender(for: destination),
-            batch: destination.batch, concurrency: destination.concurrency, overflow: destination.overflow)
+            batch: destination.batch, concurrency: Self.concurrency(for: destination), overflow: destination.overflow)
+    }
+
+    /// ID-list changes must apply in input order (an add then a remove must not swap), so they go one request
+    /// at a time whatever `concurrency` says; everything else overlaps up to `concurrency` requests.
+    static func concurrency(for destination: DestinationConfiguration) -> Int {
+        if case .statsigIDLists = destination.kind { return 1 }
+        return destination.concurrency
     }
 
     static func rule(for destination: DestinationConfiguration) -> IdentityRule {

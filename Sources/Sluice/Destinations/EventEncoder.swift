@@ -17,10 +17,14 @@ protocol EventEncoder: Sendable {
     /// request), a key: the Batcher cuts the batch whenever it changes, so a batch holds one key and input order
     /// is kept. nil (the default) batches everything together.
     func batchKey(_ event: Event, arena: UnsafeRawBufferPointer) -> [UInt8]?
+    /// How many items the event becomes in a body (Heap writes two events per initialize record): the Batcher
+    /// counts items against `maxEvents`, because the destination's limit is on what it receives.
+    func itemCount(_ event: Event) -> Int
 }
 
 extension EventEncoder {
     func batchKey(_ event: Event, arena: UnsafeRawBufferPointer) -> [UInt8]? { nil }
+    func itemCount(_ event: Event) -> Int { 1 }
 }
 
 /// Statsig's export format, one event per line (stdout and file destinations, format `statsig`).

@@ -19,7 +19,8 @@
 /// Either is left out when its object is absent; a record with neither is refused. Their idempotency keys are
 /// derived from the record's timeUUID (one per event), so a retried record still de-duplicates at Heap.
 ///
-/// Note for batching: an initialize record writes two Heap events; `batch.maxEvents` counts records.
+/// Note for batching: an initialize record writes two Heap events; ``itemCount(_:)`` tells the Batcher, which
+/// counts items against `batch.maxEvents` so a request never exceeds Heap's 1000 events.
 struct HeapFormat: EventEncoder {
     /// Heap's limit on `identity`.
     static let maxIdentityCharacters = 255
@@ -41,6 +42,8 @@ struct HeapFormat: EventEncoder {
             (prefix, separator, suffix) = ([], [0x0A], [0x0A])
         }
     }
+
+    func itemCount(_ event: Event) -> Int { event.category == .initialize ? 2 : 1 }
 
     func encode(_ event: Event, identity: ResolvedIdentity, arena: UnsafeRawBufferPointer, into out: inout [UInt8]) -> String? {
         guard identity.primary.isPresent else { return "no Heap identity" }

@@ -235,6 +235,7 @@ public final class Pipeline: Sendable {
             elapsedSeconds: Double(Clock.nanoseconds() &- start) / 1e9)
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
+        summary.dryRun = options.dryRun
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

@@ -33,6 +33,10 @@ public struct Summary: Sendable, Equatable {
     public var destinations: [String: DestinationSummary]
     /// Wall-clock duration of the run.
     public var elapsedSeconds: Double
+    /// True when HTTP destinations only printed their requests (`--dry-run`): their "delivered" events were
+    /// written to standard output, not sent.
+    public var dryRun = false
+
     /// Ingest-to-delivery latency of delivered events (nil when nothing was delivered).
     public var latency: LatencySummary?
 
@@ -92,7 +96,8 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"p99\":"); w.appendDouble(latency.p99)
             w.appendRaw(",\"max\":"); w.appendDouble(latency.max)
         }
-        w.appendRaw("},\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
+        if dryRun { w.appendRaw("},\"dryRun\":true") } else { w.appendByte(UInt8(ascii: "}")) }
+        w.appendRaw(",\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
         w.appendByte(UInt8(ascii: "}"))
         return w.bytes
     }

@@ -36,6 +36,8 @@ actor Batcher {
     private let recorder: DeliveryRecorder
     private var body: [UInt8] = []
     private var count = 0
+    /// Items in the body (``EventEncoder/itemCount(_:)``), what `maxEvents` limits.
+    private var items = 0
     private var members: [BatchMember] = []
     private var startedAt: UInt64 = 0
     private var oldest: UInt64 = .max
@@ -77,7 +79,8 @@ actor Batcher {
             for (k, index) in mapped.selected.enumerated() {
                 let event = chunk.events[Int(index)]
                 let eventKey = encoder.batchKey(event, arena: arena)
-                if count > 0 && eventKey != key { cut() }
+                let eventItems = encoder.itemCount(event)
+                if count > 0 && (eventKey != key || items + eventItems > limits.maxEvents) { cut() }
                 if count == 0 { begin(prefix); key = eventKey }
                 let mark = body.count
                 if count > 0 { body.append(contentsOf: separator) }
@@ -112,7 +115,8 @@ actor Batcher {
                     }
                 }
                 append(member: index, of: chunk)
-                if count >= limits.maxEvents { cut() }
+                items += eventItems
+                if items >= limits.maxEvents { cut() }
             }
         }
     }
@@ -142,6 +146,7 @@ actor Batcher {
         body = []
         body.reserveCapacity(min(limits.maxBytes, 1 << 20))
         count = 0
+        items = 0
         members = []
         oldest = .max
     }
