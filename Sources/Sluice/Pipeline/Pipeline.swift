@@ -181,7 +181,7 @@ public final class Pipeline: Sendable {
         startTime.withLock { $0 = Clock.nanoseconds() }
         let dedupeEnabled = configuration.dedupe.enabled && !options.disableDedupe
         let filterInput = dedupeEnabled ? BoundedChannel<EventChunk>(capacity: max(1, configuration.input.queueCapacity)) : ingestQueue
-        ByteSource.start(options.input, into: blockQueue) { message in
+        ByteSource.start(options.input, into: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining }) { message in
             self.inputError.withLock { $0 = message }
         }
         await withTaskGroup(of: Void.self) { group in
