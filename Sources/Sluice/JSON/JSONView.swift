@@ -8,24 +8,36 @@ public struct JSONView {
     /// The reader's tape.
     public let nodes: UnsafeBufferPointer<JSONNode>
 
+    @usableFromInline
+    init(bytes: UnsafeRawBufferPointer, nodes: UnsafeBufferPointer<JSONNode>) {
+        self.bytes = bytes
+        self.nodes = nodes
+    }
+
+    // The accessors below are @inlinable so that code outside the module (the benchmark, embedders) walks the tape
+    // as cheaply as the decoder does; they use only public stored properties. Ranges come from a validated tape, so
+    // they are built from the base address directly rather than through slicing's range checks.
+
     /// The kind of node `i`.
-    @inline(__always) public func kind(_ i: Int) -> JSONKind { nodes[i].kind }
+    @inlinable @inline(__always) public func kind(_ i: Int) -> JSONKind { nodes[i].kind }
 
     /// The raw bytes of value `i`, exactly as they appear in the document (strings keep their quotes).
-    @inline(__always) public func raw(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[Int(nodes[i].start)..<Int(nodes[i].end)])
+    @inlinable @inline(__always) public func raw(_ i: Int) -> UnsafeRawBufferPointer {
+        let node = nodes[i]
+        return UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + Int(node.start) }, count: Int(node.end - node.start))
     }
 
     /// The byte range of value `i` in the document.
-    @inline(__always) public func range(_ i: Int) -> Range<Int> { Int(nodes[i].start)..<Int(nodes[i].end) }
+    @inlinable @inline(__always) public func range(_ i: Int) -> Range<Int> { Int(nodes[i].start)..<Int(nodes[i].end) }
 
     /// The bytes between a string's quotes, still escaped. Only meaningful for strings.
-    @inline(__always) public func rawStringContent(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[Int(nodes[i].start) + 1..<Int(nodes[i].end) - 1])
+    @inlinable @inline(__always) public func rawStringContent(_ i: Int) -> UnsafeRawBufferPointer {
+        let node = nodes[i]
+        return UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + Int(node.start) + 1 }, count: Int(node.end - node.start) - 2)
     }
 
     /// Calls `body` with the tape index of each member's key and value, in document order.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func forEachMember(of object: Int, _ body: (_ key: Int, _ value: Int) throws -> Void) rethrows {
         var child = object + 1
         let end = Int(nodes[object].next)
@@ -37,7 +49,7 @@ public struct JSONView {
     }
 
     /// Calls `body` with the tape index of each element of an array, in order.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func forEachElement(of array: Int, _ body: (_ element: Int) throws -> Void) rethrows {
         var child = array + 1
         let end = Int(nodes[array].next)
@@ -60,22 +72,43 @@ public struct JSONView {
 
     /// Whether string node `i` equals `literal`, compared byte for byte as unescaped UTF-8 (so `"\u0061"` equals
     /// `a`, but a decomposed `e\u0301` does not equal a precomposed `é`: keys are matched exactly, as JSON does).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func stringEquals(_ i: Int, _ literal: StaticString) -> Bool {
         literal.withUTF8Buffer { stringEquals(i, bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// Whether string node `i` equals the UTF-8 bytes `other`, compared byte for byte as unescaped text.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func stringEquals(_ i: Int, bytes other: UnsafeRawBufferPointer) -> Bool {
         let content = rawStringContent(i)
         if nodes[i].hasEscapes { return unescapedEquals(content, other) }
         guard content.count == other.count else { return false }
-        return content.count == 0 || memcmp(content.baseAddress!, other.baseAddress!, content.count) == 0
+        guard let a = content.baseAddress, let b = other.baseAddress else { return true }  // both empty
+        return JSONView.bytesEqual(a, b, content.count)
+    }
+
+    /// Equality of `n` bytes, eight at a time: keys are short, and a call to `memcmp` costs more than comparing them.
+    @inlinable @inline(__always)
+    static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var k = 0
+        while k + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return false }
+            k += 8
+        }
+        if k + 4 <= n {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt32.self) != b.loadUnaligned(fromByteOffset: k, as: UInt32.self) { return false }
+            k += 4
+        }
+        while k < n {
+            if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+            k += 1
+        }
+        return true
     }
 
     /// Compares escaped string content with unescaped bytes without allocating: decodes one escape at a time.
-    private func unescapedEquals(_ s: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+    @usableFromInline
+    func unescapedEquals(_ s: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
         // Unescaping only shrinks text, so a shorter escaped form cannot match.
         guard s.count >= other.count else { return false }
         var k = 0, j = 0
@@ -126,6 +159,7 @@ public struct JSONView {
     }
 
     /// The value of member `key` of object `object`, if present (the last one wins if a key repeats).
+    @inlinable
     public func member(_ object: Int, _ key: StaticString) -> Int? {
         var found: Int?
         forEachMember(of: object) { k, v in if stringEquals(k, key) { found = v } }
@@ -203,6 +237,18 @@ public struct JSONView {
         @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
         let negative = n > 0 && s[0] == UInt8(ascii: "-")
         if negative { k = 1 }
+        // Fast path, the common case (timestamps): up to 18 plain digits cannot overflow.
+        if n - k <= 18 && n > k {
+            var value: Int64 = 0
+            var j = k
+            while j < n {
+                let d = s[j] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                value = value &* 10 &+ Int64(d)
+                j += 1
+            }
+            if j == n { return negative ? -value : value }
+        }
         let intStart = k
         while k < n && isDigit(s[k]) { k += 1 }
         let intEnd = k
@@ -273,11 +319,3 @@ public struct JSONView {
         return Double(String(decoding: raw(i), as: UTF8.self))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
