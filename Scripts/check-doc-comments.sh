@@ -12,7 +12,7 @@ FNR == 1 { documented = 0 }
     sub(/^[ \t]+/, "", line)
     if (line ~ /^\/\/\//) { documented = 1; next }
     # An attribute or a modifier alone on its line belongs to the declaration below it.
-    if (line ~ /^@[A-Za-z_]+(\(.*\))?$/ || line ~ /^nonisolated(\([a-z]+\))?$/) { next }
+    if (line ~ /^(@[A-Za-z_]+(\([^)]*\))? *)+$/ || line ~ /^nonisolated(\([a-z]+\))?$/) { next }
     if (line ~ /^(@[A-Za-z_]+(\([^)]*\))? +)*(public|open)[ (]/ && line !~ /^public +(import|extension)/) {
         if (!documented) { print FILENAME ":" FNR ": " line; missing = 1 }
     }

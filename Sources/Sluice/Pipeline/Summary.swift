@@ -53,6 +53,13 @@ public struct Summary: Sendable, Equatable {
         public var p99: Double
         /// Largest seen.
         public var max: Double
+
+        /// Creates a latency summary (seconds).
+        public init(p50: Double, p99: Double, max: Double) {
+            self.p50 = p50
+            self.p99 = p99
+            self.max = max
+        }
     }
 
     /// Whether every destination's counts add up to what came in.

@@ -53,8 +53,10 @@ public struct EventNamePattern: Sendable, Hashable, CustomStringConvertible {
     /// The pattern as written.
     public var description: String { pattern }
 
+    /// Patterns are equal when their text is.
     public static func == (lhs: EventNamePattern, rhs: EventNamePattern) -> Bool { lhs.pattern == rhs.pattern }
 
+    /// Hashes the pattern's text.
     public func hash(into hasher: inout Hasher) { hasher.combine(pattern) }
 
     /// The matching algorithm over a compiled pattern's parts, shared with ``EventNamePatternSet``.

@@ -58,6 +58,7 @@ public struct EventSelection: Sendable, Equatable {
         }
     }
 
+    /// Selections are equal when their configured categories and patterns are (the compiled matchers follow).
     public static func == (lhs: EventSelection, rhs: EventSelection) -> Bool {
         lhs.categories == rhs.categories && lhs.include == rhs.include && lhs.exclude == rhs.exclude
     }
