@@ -5,19 +5,12 @@ import Testing
 @Suite("InputDecoder: Statsig shapes")
 struct InputDecoderTests {
     func decode(_ lines: [String]) -> (EventChunk, [InvalidInput]) {
-        var decoder = InputDecoder()
-        var chunk = EventChunk()
-        var invalid: [InvalidInput] = []
-        for (i, line) in lines.enumerated() {
-            var bytes = Array(line.utf8)
-            bytes.withUnsafeMutableBytes { _ = decoder.decode(UnsafeRawBufferPointer($0), line: i + 1, into: &chunk, invalid: &invalid) }
-        }
-        return (chunk, invalid)
+        IntegrationFixtures.decode(lines)
     }
 
     @Test("sample input shapes: Statsig event, log_event body and data batch decode; broken line is invalid with its number")
     func sampleShapes() throws {
-        let text = try String(contentsOfFile: "../shared/fixtures/samples/input-shapes.ndjson", encoding: .utf8)
+        let text = try String(contentsOf: JSONTestSupport.packageRoot.appendingPathComponent("../shared/fixtures/samples/input-shapes.ndjson").standardizedFileURL, encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
         let (chunk, invalid) = decode(lines)
         // line 1: one event; line 2: two events; line 3: one event.

@@ -326,25 +326,7 @@ public struct JSONReader: Sendable {
         var i = start + 1
         var escaped = false
         while true {
-            // Eight bytes at a time: find the first quote, backslash, control or non-ASCII byte. Each term below
-            // can also flag a byte *after* a genuine hit (borrows run upwards), never before one, so the lowest
-            // flagged byte is always a genuine hit.
-            while i + 8 <= n {
-                let x = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let quote = x ^ (ones &* 0x22)
-                let slash = x ^ (ones &* 0x5C)
-                // `(x - 0x20..) | x` has a byte's high bit set when it is below 0x20 (wraps) or at least 0x80.
-                let special = ((x &- ones &* 0x20)
-                    | ((quote &- ones) & ~quote)
-                    | ((slash &- ones) & ~slash)
-                    | x) & 0x8080_8080_8080_8080
-                if special != 0 {
-                    i += special.trailingZeroBitCount &>> 3
-                    break
-                }
-                i += 8
-            }
+            i = StringScanning.skipPlainWords(UnsafeRawPointer(p), from: i, end: n)
             guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
             let c = p[i]
             if c == quote {

@@ -68,23 +68,7 @@ public struct JSONWriter: Sendable {
         var i = 0
         var runStart = 0
         while i < n {
-            // Eight bytes at a time over plain text, as the reader's string scan does: the lowest flagged byte is
-            // always a genuine quote, backslash, control or non-ASCII byte.
-            while i + 8 <= n {
-                let x = UInt64(littleEndian: (base + i).loadUnaligned(as: UInt64.self))
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let quote = x ^ (ones &* 0x22)
-                let slash = x ^ (ones &* 0x5C)
-                let special = (((x &- ones &* 0x20) & ~x)
-                    | ((quote &- ones) & ~quote)
-                    | ((slash &- ones) & ~slash)
-                    | x) & 0x8080_8080_8080_8080
-                if special != 0 {
-                    i += special.trailingZeroBitCount &>> 3
-                    break
-                }
-                i += 8
-            }
+            i = StringScanning.skipPlainWords(base, from: i, end: n)
             guard i < n else { break }
             let c = text[i]
             if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") && c < 0x80 {
