@@ -44,15 +44,23 @@ struct DestinationBranch: Sendable {
     func start(in group: inout TaskGroup<Void>) {
         let branch = self
         group.addTask { await branch.mapper.run(input: branch.queue, output: branch.batcherQueue) }
-        group.addTask { await branch.batcher.run(input: branch.batcherQueue, output: branch.batchQueue) }
+        group.addTask {
+            // The ticker lives exactly as long as the Batcher: cancelled the moment it finishes, so the end of a
+            // run never waits out a tick interval.
+            await withTaskGroup(of: Void.self) { ticking in
+                ticking.addTask { await branch.tick() }
+                await branch.batcher.run(input: branch.batcherQueue, output: branch.batchQueue)
+                ticking.cancelAll()
+            }
+        }
         group.addTask { await branch.sender.run(input: branch.batchQueue, inFlight: branch.inFlight) }
-        group.addTask { await branch.tick() }
     }
 
-    /// Sends ticks until the Batcher's queue is finished. A full queue skips the tick: events are flowing.
+    /// Sends ticks until cancelled or the Batcher's queue is finished. A full queue skips the tick: events are
+    /// flowing.
     private func tick() async {
         let interval = Duration.milliseconds(min(500, max(5, maxDelayMs / 2)))
-        while true {
+        while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if batcherQueue.trySend(.tick) == .finished { return }
         }
