@@ -194,3 +194,27 @@ struct EventSelectionTests {
         #expect(EventSelection() != EventSelection(categories: EventCategory.defaultSelected))
     }
 }
+
+@Suite("EventSelection rejection reasons")
+struct EventSelectionRejectionTests {
+    func reason(_ selection: EventSelection, _ name: String) -> FilterReason? {
+        var name = name
+        return name.withUTF8 { bytes in
+            let raw = UnsafeRawBufferPointer(bytes)
+            return selection.rejection(name: raw, category: EventCategory.of(eventName: raw))
+        }
+    }
+
+    @Test("each rejection names its cause: category first, then include, then exclude")
+    func reasons() {
+        let selection = EventSelection(categories: [.custom, .gateExposure], include: ["purchase*", "statsig::*"], exclude: ["purchase_test"])
+        #expect(reason(selection, "purchase_done") == nil)
+        #expect(reason(selection, "statsig::gate_exposure") == nil)
+        #expect(reason(selection, "statsig::config_exposure") == .categoryNotSelected)
+        #expect(reason(selection, "statsig::diagnostics") == .categoryNotSelected)
+        #expect(reason(selection, "signup") == .notIncluded)
+        #expect(reason(selection, "purchase_test") == .excluded)
+        #expect(selection.admits(name: "purchase_done"))
+        #expect(!selection.admits(name: "purchase_test"))
+    }
+}

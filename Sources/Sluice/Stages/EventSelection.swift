@@ -44,9 +44,14 @@ public struct EventSelection: Sendable, Equatable {
 
     /// Whether an event with this raw UTF-8 name and category passes; allocation-free, runs per event.
     func admits(name: UnsafeRawBufferPointer, category: EventCategory) -> Bool {
-        guard categoryMask & category.selectionBit != 0 else { return false }
-        guard includePatterns.matchesAny(name) else { return false }
-        return excludePatterns.isEmpty || !excludePatterns.matchesAny(name)
+        rejection(name: name, category: category) == nil
+    }
+
+    /// Why an event with this name and category does not pass, or nil when it does; allocation-free.
+    func rejection(name: UnsafeRawBufferPointer, category: EventCategory) -> FilterReason? {
+        guard categoryMask & category.selectionBit != 0 else { return .categoryNotSelected }
+        guard includePatterns.matchesAny(name) else { return .notIncluded }
+        return excludePatterns.isEmpty || !excludePatterns.matchesAny(name) ? nil : .excluded
     }
 
     /// Whether an event with this name passes, classifying it by name; for configuration code and tests.

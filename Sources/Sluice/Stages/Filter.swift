@@ -5,12 +5,10 @@
 /// calls, unselected Segment events). Each removal is counted with its reason.
 actor Filter {
     private let selection: EventSelection
-    private let excludePatterns: [EventNamePattern]
     private let accounting: Accounting
 
     init(selection: EventSelection, accounting: Accounting) {
         self.selection = selection
-        self.excludePatterns = selection.exclude.map(EventNamePattern.init)
         self.accounting = accounting
     }
 
@@ -36,17 +34,7 @@ actor Filter {
         if let reason = event.filterReason { return reason }
         // Audience changes are routed by destination type, not by the event filter.
         if event.kind == .audienceMembership { return nil }
-        let name = EventNames.content(event.eventName, arena)
-        if selection.admits(name: name, category: event.category) { return nil }
-        return Filter.reason(for: name, category: event.category, selection: selection, excludePatterns: excludePatterns)
-    }
-
-    /// Why `selection` rejects a name it does not admit (run only for rejected events).
-    static func reason(for name: UnsafeRawBufferPointer, category: EventCategory, selection: EventSelection,
-                       excludePatterns: [EventNamePattern]) -> FilterReason {
-        if !selection.effectiveCategories.contains(category) { return .categoryNotSelected }
-        if excludePatterns.contains(where: { $0.matches(name) }) { return .excluded }
-        return .notIncluded
+        return selection.rejection(name: EventNames.content(event.eventName, arena), category: event.category)
     }
 }
 

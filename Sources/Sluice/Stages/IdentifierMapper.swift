@@ -60,7 +60,6 @@ struct MappedChunk: Sendable {
 actor IdentifierMapper {
     private let destination: String
     private let selection: EventSelection
-    private let excludePatterns: [EventNamePattern]
     private let rule: IdentityRule
     private let accounting: Accounting
     private var reader = JSONReader(maxDepth: 8)
@@ -68,7 +67,6 @@ actor IdentifierMapper {
     init(destination: String, selection: EventSelection, rule: IdentityRule, accounting: Accounting) {
         self.destination = destination
         self.selection = selection
-        self.excludePatterns = selection.exclude.map(EventNamePattern.init)
         self.rule = rule
         self.accounting = accounting
     }
@@ -112,9 +110,8 @@ actor IdentifierMapper {
         case (_, .audienceMembership): return .notForDestination
         default: break
         }
-        let name = EventNames.content(event.eventName, arena)
-        if !selection.admits(name: name, category: event.category) {
-            return Filter.reason(for: name, category: event.category, selection: selection, excludePatterns: excludePatterns)
+        if let reason = selection.rejection(name: EventNames.content(event.eventName, arena), category: event.category) {
+            return reason
         }
         // An empty-string unitID (like an empty userID) names no unit: fall through to the next identifier.
         identity.unitID = nonEmpty(event.unitID).isPresent ? event.unitID : nonEmpty(event.userID).isPresent ? event.userID : nonEmpty(event.stableID)
