@@ -28,6 +28,9 @@ struct LineFramer {
         case overlong(number: Int, prefix: [UInt8])
     }
 
+    /// Bytes held for an unfinished line (never more than the limit; for tests and metrics).
+    var bufferedBytes: Int { carry.count + discardedPrefix.count }
+
     init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
     }
