@@ -11,7 +11,7 @@ struct IntegrationBatchLimitTests {
         let mapper = IdentifierMapper(destination: "d", selection: EventSelection(), rule: rule, accounting: accounting)
         let mapped = await mapper.map(chunk)
         let recorder = DeliveryRecorder(destination: "d", accounting: accounting, deadLetters: nil, latency: LatencyHistogram())
-        let batcher = Batcher(destination: "d", encoder: encoder, limits: limits, recorder: recorder)
+        let batcher = Batcher(encoder: encoder, limits: limits, recorder: recorder)
         let input = BoundedChannel<BatcherInput>(capacity: 2)
         let output = BoundedChannel<Batch>(capacity: 10_000)
         async let running: Void = batcher.run(input: input, output: output)

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// Statsig input: an event object in the SDK shape (`time`, no `timeUUID`) or the export shape (`timestamp`,

@@ -36,7 +36,7 @@ struct DestinationBranch: Sendable {
         batchQueue = BoundedChannel(capacity: max(2, parts.concurrency))
         let recorder = DeliveryRecorder(destination: parts.name, accounting: accounting, deadLetters: deadLetters, latency: latency)
         mapper = IdentifierMapper(destination: parts.name, selection: parts.selection, rule: parts.rule, accounting: accounting)
-        batcher = Batcher(destination: parts.name, encoder: parts.encoder, limits: parts.batch, recorder: recorder)
+        batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)
         sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)
         maxDelayMs = parts.batch.maxDelayMs
     }

@@ -30,7 +30,6 @@ enum BatcherInput: Sendable {
 /// An event that cannot be encoded (too large, or refused by the format) is dead-lettered alone; the batch
 /// goes on without it. At end of input the partial batch is flushed.
 actor Batcher {
-    private let destination: String
     private let encoder: any EventEncoder
     private let limits: BatchConfiguration
     private let recorder: DeliveryRecorder
@@ -44,8 +43,7 @@ actor Batcher {
     private var ready: [Batch] = []
     private var key: [UInt8]?
 
-    init(destination: String, encoder: any EventEncoder, limits: BatchConfiguration, recorder: DeliveryRecorder) {
-        self.destination = destination
+    init(encoder: any EventEncoder, limits: BatchConfiguration, recorder: DeliveryRecorder) {
         self.encoder = encoder
         self.limits = limits
         self.recorder = recorder
@@ -87,16 +85,14 @@ actor Batcher {
                 let itemStart = body.count
                 if let reason = encoder.encode(event, identity: mapped.identities[k], arena: arena, into: &body) {
                     body.removeSubrange(mark...)
-                    recorder.deadLetter(destination: destination, reason: reason, chunk: chunk, indices: [index])
+                    recorder.deadLetter(reason: reason, chunk: chunk, indices: [index])
                     if count == 0 { body.removeAll(keepingCapacity: true) }
                     continue
                 }
                 if body.count + suffix.count > limits.maxBytes {
                     if count == 0 {
                         body.removeAll(keepingCapacity: true)
-                        recorder.deadLetter(destination: destination,
-                                            reason: "event larger than the batch limit (batch.maxBytes \(limits.maxBytes))",
-                                            chunk: chunk, indices: [index])
+                        deadLetterTooLarge(chunk, index)
                         continue
                     }
                     // It does not fit: close this batch and start the next one with the item.
@@ -108,9 +104,7 @@ actor Batcher {
                     body.append(contentsOf: item)
                     if body.count + suffix.count > limits.maxBytes {
                         body.removeAll(keepingCapacity: true)
-                        recorder.deadLetter(destination: destination,
-                                            reason: "event larger than the batch limit (batch.maxBytes \(limits.maxBytes))",
-                                            chunk: chunk, indices: [index])
+                        deadLetterTooLarge(chunk, index)
                         continue
                     }
                 }
@@ -119,6 +113,11 @@ actor Batcher {
                 if items >= limits.maxEvents { cut() }
             }
         }
+    }
+
+    private func deadLetterTooLarge(_ chunk: EventChunk, _ index: Int32) {
+        recorder.deadLetter(reason: "event larger than the batch limit (batch.maxBytes \(limits.maxBytes))",
+                            chunk: chunk, indices: [index])
     }
 
     private func begin(_ prefix: [UInt8]) {

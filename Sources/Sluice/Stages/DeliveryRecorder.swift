@@ -27,7 +27,8 @@ struct DeliveryRecorder: Sendable {
         }
     }
 
-    func deadLetter(destination: String, reason: String, chunk: EventChunk, indices: [Int32]) {
+    /// Dead-letters single events refused before they joined a batch (too large, not encodable).
+    func deadLetter(reason: String, chunk: EventChunk, indices: [Int32]) {
         accounting.update(destination) { $0.deadLettered += indices.count }
         deadLetters?.writeUndeliverable(destination: destination, reason: reason, attempts: 0, chunk: chunk,
                                         events: indices.lazy.map(Int.init))

@@ -62,8 +62,9 @@ actor Ingestor {
         EventChunk(reservingEvents: chunkSize, bytes: chunkSize * 512)
     }
 
-    private func handle(_ piece: LineFramer.Piece, decoder: inout InputDecoder, chunk: inout EventChunk,
-                        invalid: inout [InvalidInput]) {
+    /// Decodes one framed line into `chunk`, or records an overlong one; shared by the stream and `ingest`.
+    private nonisolated func handle(_ piece: LineFramer.Piece, decoder: inout InputDecoder, chunk: inout EventChunk,
+                                    invalid: inout [InvalidInput]) {
         switch piece {
         case .line(let line, let number):
             if chunk.events.isEmpty { chunk.createdAt = Clock.nanoseconds() }
@@ -73,8 +74,8 @@ actor Ingestor {
         }
     }
 
-    /// Counts and sends a chunk (and reports the invalid input gathered with it).
-    private func emit(_ chunk: EventChunk, invalid: inout [InvalidInput]) async {
+    /// Counts and sends a chunk (and reports the invalid input gathered with it); shared by the stream and `ingest`.
+    private nonisolated func emit(_ chunk: EventChunk, invalid: inout [InvalidInput]) async {
         accounting.recordIngested(chunk.events.count, invalid: invalid.count)
         if !invalid.isEmpty {
             invalidSink.report(invalid)
@@ -92,13 +93,10 @@ actor Ingestor {
     /// `ingest` calls decode in parallel, then sends its chunks downstream (suspending under backpressure).
     nonisolated func ingest(_ body: [UInt8]) async -> (accepted: Int, invalid: [InvalidInput]) {
         let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
-        let accepted = chunks.reduce(0) { $0 + $1.events.count }
-        accounting.recordIngested(accepted, invalid: invalid.count)
-        if !invalid.isEmpty { invalidSink.report(invalid) }
-        for chunk in chunks where await !output.send(chunk) {
-            accounting.recordDroppedEverywhere(chunk.events.count)
-        }
-        return (accepted, invalid)
+        var unreported = invalid
+        if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
+        for chunk in chunks { await emit(chunk, invalid: &unreported) }
+        return (chunks.reduce(0) { $0 + $1.events.count }, invalid)
     }
 
     private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer) -> ([EventChunk], [InvalidInput]) {
@@ -121,12 +119,7 @@ actor Ingestor {
         }
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let handle = { (piece: LineFramer.Piece) in
-            switch piece {
-            case .line(let line, let number):
-                decoder.decode(line, line: number, into: &chunk, invalid: &invalid)
-            case .overlong(let number, let prefix):
-                invalid.append(InvalidInput(line: number, reason: "line longer than \(self.maxLineBytes) bytes (input.maxLineBytes)", raw: prefix))
-            }
+            self.handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
             if chunk.events.count >= self.chunkSize {
                 chunks.append(chunk)
                 chunk = EventChunk(reservingEvents: 16, bytes: 0)
