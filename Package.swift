@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Sluice has no package dependencies by design: Foundation (FoundationNetworking for HTTP), Dispatch,
-// Synchronization and Swift Concurrency only.
+// Synchronization and Swift Concurrency only, plus the system zlib (gzip bodies) through a system-library target.
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
@@ -13,7 +13,9 @@ let package = Package(
         .executable(name: "sluice-embedding-example", targets: ["EmbeddingExample"]),
     ],
     targets: [
-        .target(name: "Sluice"),
+        // The system zlib: headers from zlib1g-dev (present on Debian's base images with a toolchain).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Sluice", dependencies: ["CZlib"]),
         .executableTarget(name: "SluiceCLI", dependencies: ["Sluice"]),
         .executableTarget(name: "SluiceBench", dependencies: ["Sluice"], path: "Benchmarks/SluiceBench"),
         .executableTarget(name: "EmbeddingExample", dependencies: ["Sluice"], path: "Examples/EmbeddingExample"),
