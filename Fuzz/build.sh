@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (and optionally runs) the libFuzzer target for the JSON reader and writer.
 #   Fuzz/build.sh            build .build/fuzz/json-reader-fuzz
-#   Fuzz/build.sh run [secs] build, seed a corpus from ../shared fixtures, fuzz for secs seconds (default 60)
+#   Fuzz/build.sh run [secs] build, seed a corpus from the repository's fixtures, fuzz for secs seconds (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v swiftc >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swiftc ]; then
@@ -19,9 +19,9 @@ if [ "${1:-}" = "run" ]; then
   corpus="$out/corpus"
   mkdir -p "$corpus"
   # Seeds: the JSONTestSuite parsing files and the first 200 sample event lines (one file per line).
-  if [ -d ../shared/fixtures/JSONTestSuite/test_parsing ]; then cp ../shared/fixtures/JSONTestSuite/test_parsing/*.json "$corpus"/; fi
-  if [ -f ../shared/fixtures/samples/statsig-export-1k.ndjson ]; then
-    head -n 200 ../shared/fixtures/samples/statsig-export-1k.ndjson | awk -v dir="$corpus" '{ f = dir "/sample-" NR ".json"; printf "%s", $0 > f; close(f) }'
-  fi
+  fixtures=Tests/SluiceTests/Fixtures
+  cp "$fixtures"/JSONTestSuite/test_parsing/*.json "$corpus"/
+  head -n 200 "$fixtures"/samples/statsig-export-1k.ndjson |
+    awk -v dir="$corpus" '{ f = dir "/sample-" NR ".json"; printf "%s", $0 > f; close(f) }'
   "$out/json-reader-fuzz" "$corpus" -dict=Fuzz/json.dict -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
 fi
