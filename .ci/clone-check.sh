@@ -22,7 +22,7 @@ fi
 
 echo "clone-check: swift test in $clone (nothing beside it)"
 if ! (cd "$clone" && swift test); then
-  echo "clone-check: swift test fails in a fresh clone with nothing beside it ($clone): the tests read data outside the repository" >&2
+  echo "clone-check: swift test fails in a fresh clone with nothing beside it ($clone); see the failures above" >&2
   exit 1
 fi
 echo "clone-check: a fresh clone passes swift test"
