@@ -132,4 +132,17 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse(#"{"statsigSpecs": {}}"#) }
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse(#"{"experiments": [""]}"#) }
     }
+
+    /// Golden: Heap's "Statsig Experiments" event from an initialize record whose SDK listed rule IDs.
+    @Test func heapStatsigExperimentsEventsCarryGroupNamesWhereTheRecordHadRuleIDs() async throws {
+        let line = #"{"eventName":"statsig::initialize","user":{"userID":"u1"},"time":1714564800000,"timeUUID":"11111111-2222-11ef-8000-000000000001","metadata":{"gates":{"new_checkout":true},"experiments":{"pricing_page_test":"4kGkWbrZ7M3aQy5sFvR1oN","checkout_button_copy":"Buy now","unknown_test":"x"}}}"#
+        let specs = try StatsigSpecs.parse(Self.fixture("statsig-specs-v1.json"))
+        let (chunk, _) = IntegrationFixtures.decode([line], options: Self.options(specs: specs))
+        let encoded = await IntegrationFixtures.encode(chunk, rule: IntegrationFixtures.heapRule, encoder: HeapFormat(appID: nil))
+        let experiments = try #require(encoded.items.first?.split(separator: "\n").last)
+        #expect(experiments.hasSuffix(#""properties":{"pricing_page_test":"Control","checkout_button_copy":"Buy now","unknown_test":"x"}}"#))
+        let (plain, _) = IntegrationFixtures.decode([line])
+        let unnamed = await IntegrationFixtures.encode(plain, rule: IntegrationFixtures.heapRule, encoder: HeapFormat(appID: nil))
+        #expect(unnamed.items.first?.contains(#""pricing_page_test":"4kGkWbrZ7M3aQy5sFvR1oN""#) == true)
+    }
 }

@@ -37,6 +37,44 @@ extension InputDecoder {
         return naming
     }
 
+    /// Client SDK initialize records list `metadata.experiments` as experiment -> assignment; some SDKs give the
+    /// rule ID there rather than the group. With specs, a rule ID that names a group is replaced by the group's
+    /// name, so Heap's "Statsig Experiments" event carries group names. Returns the new metadata, or nil.
+    func initializeGroupNames(_ view: JSONView, metadata: Int?, catalog: ExperimentCatalog,
+                              chunk: inout EventChunk) -> ByteSpan? {
+        guard let metadata, view.kind(metadata) == .object, let specs = catalog.specs,
+              let experiments = view.member(metadata, "experiments"), view.kind(experiments) == .object else { return nil }
+        var replacements: [Int: String] = [:]
+        view.forEachMember(of: experiments) { key, value in
+            guard view.kind(value) == .string,
+                  let group = specs.groupName(experiment: view.unescapedString(key), ruleID: view.unescapedString(value))
+            else { return }
+            replacements[value] = group
+        }
+        guard !replacements.isEmpty else { return nil }
+        let start = chunk.arena.count
+        func copy(_ node: Int) {
+            if let group = replacements[node] {
+                chunk.arena.withJSONWriter { $0.appendString(group) }
+            } else if node == experiments || node == metadata {
+                chunk.arena.append(UInt8(ascii: "{"))
+                var first = true
+                view.forEachMember(of: node) { k, v in
+                    if !first { chunk.arena.append(UInt8(ascii: ",")) }
+                    first = false
+                    chunk.arena.append(contentsOf: view.raw(k))
+                    chunk.arena.append(UInt8(ascii: ":"))
+                    copy(v)
+                }
+                chunk.arena.append(UInt8(ascii: "}"))
+            } else {
+                chunk.arena.append(contentsOf: view.raw(node))
+            }
+        }
+        copy(metadata)
+        return ByteSpan(start: start, count: chunk.arena.count - start)
+    }
+
     private static let experimentExposureName = Array("\"statsig::experiment_exposure\"".utf8)
 
     /// Copies object `node` into the arena with one more string member at the end.

@@ -75,6 +75,8 @@ extension InputDecoder {
             if let renamed = naming.eventName { nameSpan = renamed }
             if let renamed = naming.category { category = renamed }
             renamedMetadata = naming.metadata
+        } else if let catalog = options.experiments, category == .initialize {
+            renamedMetadata = initializeGroupNames(view, metadata: f.metadata, catalog: catalog, chunk: &chunk)
         }
         var event = Event(eventName: nameSpan, timeUUID: uuid, timestamp: timestamp,
                           line: context.line, category: category)
