@@ -18,6 +18,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var drainTimeoutSeconds: Double
     /// Where events go. Never empty in a valid configuration; the default is one stdout destination.
     public var destinations: [DestinationConfiguration]
+    /// The disk spool (`--spool DIR`); nil runs without one (input is then only in memory until delivered).
+    public var spool: SpoolConfiguration?
 
     /// Creates a configuration; every argument defaults to the contract's no-options behaviour.
     public init(
@@ -347,7 +349,7 @@ extension PipelineConfiguration {
             }
             destination.validate(at: path, into: &problems)
         }
-        return problems.errors
+        return problems.errors + (spool?.validationErrors() ?? [])
     }
 }
 
