@@ -20,6 +20,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var destinations: [DestinationConfiguration]
     /// How config exposures of experiments are recognised and named (`statsigSpecs`, `experiments`).
     public var experimentNaming = ExperimentNamingConfiguration()
+    /// The disk spool (`--spool DIR`); nil runs without one (input is then only in memory until delivered).
+    public var spool: SpoolConfiguration?
 
     /// Creates a configuration; every argument defaults to the contract's no-options behaviour.
     public init(
@@ -367,7 +369,7 @@ extension PipelineConfiguration {
             destination.validate(at: path, into: &problems)
             problems.errors += destination.integrationProblems(at: path)
         }
-        return problems.errors
+        return problems.errors + (spool?.validationErrors() ?? [])
     }
 }
 
