@@ -18,6 +18,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var drainTimeoutSeconds: Double
     /// Where events go. Never empty in a valid configuration; the default is one stdout destination.
     public var destinations: [DestinationConfiguration]
+    /// The `sluice serve` relay: listen address, accepted keys and limits (unused by other runs).
+    public var serve = ServeConfiguration()
 
     /// Creates a configuration; every argument defaults to the contract's no-options behaviour.
     public init(
@@ -50,6 +52,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
             case .webhook(_, let headers): found.formUnion(headers.values)
             }
         }
+        found.formUnion(serve.statsigKeys + serve.segmentWriteKeys)  // inbound keys are secrets too
         found.remove("")
         return found.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
@@ -347,7 +350,7 @@ extension PipelineConfiguration {
             }
             destination.validate(at: path, into: &problems)
         }
-        return problems.errors
+        return problems.errors + serve.validationErrors()
     }
 }
 

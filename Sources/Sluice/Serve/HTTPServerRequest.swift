@@ -95,6 +95,10 @@ public struct HTTPServerResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body.
     public var body: [UInt8]
+    /// The route it answered, for the request metrics (`log_event`, `batch`, ...); `other` when none matched.
+    public var route: String = "other"
+    /// Close the connection after this response even if the client asked for keep-alive.
+    public var closeConnection = false
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
