@@ -22,6 +22,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var experimentNaming = ExperimentNamingConfiguration()
     /// The disk spool (`--spool DIR`); nil runs without one (input is then only in memory until delivered).
     public var spool: SpoolConfiguration?
+    /// The `sluice serve` relay: listen address, accepted keys and limits (unused by other runs).
+    public var serve = ServeConfiguration()
 
     /// Creates a configuration; every argument defaults to the contract's no-options behaviour.
     public init(
@@ -55,6 +57,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
             }
         }
         if case .remote(let serverSecret, _, _, _) = experimentNaming.specs { found.insert(serverSecret) }
+        found.formUnion(serve.statsigKeys + serve.segmentWriteKeys)  // inbound keys are secrets too
         found.remove("")
         return found.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
@@ -369,7 +372,7 @@ extension PipelineConfiguration {
             destination.validate(at: path, into: &problems)
             problems.errors += destination.integrationProblems(at: path)
         }
-        return problems.errors + (spool?.validationErrors() ?? [])
+        return problems.errors + (spool?.validationErrors() ?? []) + serve.validationErrors()
     }
 }
 

@@ -64,7 +64,7 @@ struct ConfigurationDecoder {
     func configuration(from document: Any) throws(ConfigurationError) -> PipelineConfiguration {
         let root = try JSONObject(document, path: "", decoder: self)
         try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations",
-                            "statsigSpecs", "experiments"])
+                            "statsigSpecs", "experiments", "serve"])
         var configuration = PipelineConfiguration()
         if let dedupe = try root.object("dedupe") {
             try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"])
@@ -92,6 +92,7 @@ struct ConfigurationDecoder {
                 queueCapacity: try input.int("queueCapacity") ?? defaults.queueCapacity)
             configuration.input.timestampUnit = try timestampUnit(input)
         }
+        if let serve = try root.object("serve") { configuration.serve = try self.serve(serve) }
         if let seconds = try root.double("drainTimeoutSeconds") {
             configuration.drainTimeoutSeconds = seconds
         }
