@@ -95,8 +95,10 @@ enum HelpText {
         USAGE
           sluice validate --config FILE
 
-        Parses FILE, substitutes ${NAME} environment variables and reports every problem with the path of the
-        key at fault, for example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
+        Parses FILE as strict JSON (a trailing comma or a repeated key is an error naming its line, column and
+        byte), substitutes ${NAME} environment variables, checks every number against its range (README's
+        configuration table) and reports every problem, one per line, with the path of the key at fault, for
+        example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
         Secrets are never printed. Exits 0 when the configuration is valid, 2 when it is not.
 
         OPTIONS
