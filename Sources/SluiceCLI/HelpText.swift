@@ -36,6 +36,7 @@ enum HelpText {
                                    as one JSON line, secrets redacted.
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
           --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
+                                   Both paths are checked before any input is read (exit 2 if unwritable).
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
@@ -48,7 +49,7 @@ enum HelpText {
         EXIT STATUS
           0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
           1  at least one event was dead-lettered or dropped
-          2  usage or configuration error (nothing was read)
+          2  usage or configuration error, or an unwritable --summary/--dead-letter path (nothing was read)
 
         EXAMPLES
           Convert generated Statsig events to Segment messages:
