@@ -38,6 +38,7 @@ enum HelpText {
                                    as one JSON line, secrets redacted.
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
           --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
+                                   Both paths are checked before any input is read (exit 2 if unwritable).
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
@@ -53,7 +54,7 @@ enum HelpText {
         EXIT STATUS
           0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
           1  at least one event was dead-lettered or dropped
-          2  usage or configuration error (nothing was read)
+          2  usage or configuration error, or an unwritable --summary/--dead-letter path (nothing was read)
 
         EXAMPLES
           Convert generated Statsig events to Segment messages:
@@ -100,8 +101,10 @@ enum HelpText {
         USAGE
           sluice validate --config FILE
 
-        Parses FILE, substitutes ${NAME} environment variables and reports every problem with the path of the
-        key at fault, for example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
+        Parses FILE as strict JSON (a trailing comma or a repeated key is an error naming its line, column and
+        byte), substitutes ${NAME} environment variables, checks every number against its range (README's
+        configuration table) and reports every problem, one per line, with the path of the key at fault, for
+        example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
         Secrets are never printed. Exits 0 when the configuration is valid, 2 when it is not.
 
         OPTIONS
