@@ -49,6 +49,14 @@ enum HelpText {
           0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
           1  at least one event was dead-lettered or dropped
           2  usage or configuration error (nothing was read)
+          3  Sluice could not record what happened to some events: a dead-letter, stdout or file write
+             failed (a full disk, a closed pipe). Each failure is reported on standard error as it
+             happens, and counted in the summary (deadLetterWriteFailures, writeFailures).
+
+        When the reader of standard output goes away (`sluice | head -1`), sluice stops reading input,
+        counts the events it could not write as dead-lettered, says so in one line and exits with status 3.
+        The summary lists why events were dead-lettered, per destination (deadLetteredByReason); each new
+        reason is also printed on standard error the first time it happens.
 
         EXAMPLES
           Convert generated Statsig events to Segment messages:

@@ -12,6 +12,10 @@ final class Accounting: Sendable {
         var deadLettered = 0
         var dropped = 0
         var filteredByReason: [FilterReason: Int] = [:]
+        /// Dead-lettered events per reason class (``DeadLetterReason``).
+        var deadLetteredByReason: [String: Int] = [:]
+        /// Events a stdout or file destination could not write (also in `deadLettered`).
+        var writeFailures = 0
         var requests = 0
         var retries = 0
         var failedRequests = 0
