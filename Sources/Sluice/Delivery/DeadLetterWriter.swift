@@ -57,15 +57,16 @@ public final class DeadLetterWriter: Sendable {
     /// Records that could not be written so far.
     public var failures: Int { failed.load(ordering: .relaxed) }
 
-    /// Writes one record per invalid input.
-    func writeInvalid(_ records: [InvalidInput]) {
+    /// Writes one record per invalid input (`kind` "incomplete" for the cut-off last line of a stopped stream).
+    func writeInvalid(_ records: [InvalidInput], kind: String = "invalid") {
         guard !records.isEmpty else { return }
         var out: [UInt8] = []
         let now = Self.now()
         for record in records {
             var w = JSONWriter(appendingTo: out)
             w.appendRaw("{\"time\":"); w.appendString(now)
-            w.appendRaw(",\"kind\":\"invalid\",\"reason\":"); w.appendString(redactor.redact(record.reason))
+            w.appendRaw(",\"kind\":"); w.appendString(kind)
+            w.appendRaw(",\"reason\":"); w.appendString(redactor.redact(record.reason))
             w.appendRaw(",\"line\":"); w.appendInt(Int64(record.line))
             if let index = record.index { w.appendRaw(",\"index\":"); w.appendInt(Int64(index)) }
             w.appendRaw(",\"raw\":")

@@ -29,6 +29,8 @@ final class Accounting: Sendable {
         var filteredByReason: [FilterReason: Int] = [:]
         var destinations: [String: DestinationCounts] = [:]
         var invalidLines = 0
+        /// Partial last lines of a stream stopped by a drain (read, so counted, but not invalid).
+        var incomplete = 0
     }
 
     private let state: Mutex<Counts>
@@ -54,6 +56,10 @@ final class Accounting: Sendable {
         state.withLock { counts in
             for name in destinationNames { counts.destinations[name, default: DestinationCounts()].dropped += n }
         }
+    }
+
+    func recordIncomplete(_ n: Int) {
+        state.withLock { $0.incomplete += n }
     }
 
     func recordDuplicates(_ n: Int) {

@@ -174,7 +174,9 @@ public final class Pipeline: Sendable {
     public func finish() {
         shutdownState.beginDrain()
         gate.close()
-        blockQueue.finish()
+        // A byte source stops reading and finishes the block queue itself, after handing over the block it has
+        // read: finishing it here would refuse that block, and bytes already read would be in no count.
+        if case .none = options.input { blockQueue.finish() }
     }
 
     /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
@@ -251,6 +253,7 @@ public final class Pipeline: Sendable {
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
         summary.deadLetterWriteFailures = deadLetters?.failures ?? 0
+        summary.incompleteLines = counts.incomplete
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

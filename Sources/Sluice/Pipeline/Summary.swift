@@ -46,6 +46,10 @@ public struct Summary: Sendable, Equatable {
     /// Ingest-to-delivery latency of delivered events (nil when nothing was delivered).
     public var latency: LatencySummary?
 
+    /// Partial last lines left when a drain stopped a stream mid-line (0 or 1): read, so counted, and kept in
+    /// the dead-letter file as `"kind":"incomplete"`, but not invalid: the producer was interrupted.
+    public var incompleteLines = 0
+
     /// Dead-letter records (undeliverable events and invalid lines) that could not be written to the dead-letter
     /// file; any makes the exit status 3.
     public var deadLetterWriteFailures = 0
@@ -115,7 +119,8 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"failedRequests\":"); w.appendInt(Int64(d.failedRequests))
             w.appendByte(UInt8(ascii: "}"))
         }
-        w.appendRaw("},\"deadLetterWriteFailures\":"); w.appendInt(Int64(deadLetterWriteFailures))
+        w.appendRaw("},\"incompleteLines\":"); w.appendInt(Int64(incompleteLines))
+        w.appendRaw(",\"deadLetterWriteFailures\":"); w.appendInt(Int64(deadLetterWriteFailures))
         w.appendRaw(",\"dedupeEvictions\":{\"capacity\":"); w.appendInt(Int64(capacityEvictions))
         w.appendRaw(",\"window\":"); w.appendInt(Int64(windowEvictions))
         if let latency {
@@ -150,6 +155,9 @@ public struct Summary: Sendable, Equatable {
             for (reason, n) in d.deadLetteredByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
                 lines.append("    \(n) dead-lettered: \(reason)")
             }
+        }
+        if incompleteLines > 0 {
+            lines.append("sluice: \(incompleteLines) line cut off by the shutdown before its newline (kept in the dead-letter file, if any)")
         }
         if deadLetterWriteFailures > 0 {
             lines.append("sluice: \(deadLetterWriteFailures) dead-letter records could not be written")
