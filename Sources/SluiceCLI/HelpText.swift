@@ -33,9 +33,10 @@ enum HelpText {
           --format FORMAT          Output format of the default stdout destination: statsig (default),
                                    segment or heap. Ignored when the configuration names destinations.
           --dry-run                HTTP destinations send nothing; each request is printed to standard output
-                                   as one JSON line, secrets redacted.
+                                   as one JSON line: credentials masked, event data unchanged.
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
-          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
+          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason
+                                   (event data unchanged, so the file can be replayed).
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
