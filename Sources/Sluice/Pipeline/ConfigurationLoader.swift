@@ -57,13 +57,14 @@ public enum ConfigurationLoader {
 }
 
 /// Turns the parsed JSON tree into the model, one key path at a time.
-private struct ConfigurationDecoder {
+struct ConfigurationDecoder {
     let environment: [String: String]
     let defaultOutputFormat: OutputFormat
 
     func configuration(from document: Any) throws(ConfigurationError) -> PipelineConfiguration {
         let root = try JSONObject(document, path: "", decoder: self)
-        try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations"])
+        try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations",
+                            "statsigSpecs", "experiments", "serve"])
         var configuration = PipelineConfiguration()
         if let dedupe = try root.object("dedupe") {
             try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"])
@@ -83,16 +84,19 @@ private struct ConfigurationDecoder {
                 anonymousIdAs: try inbound.string("anonymousIdAs") ?? defaults.anonymousIdAs)
         }
         if let input = try root.object("input") {
-            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity"])
+            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity", "timestampUnit"])
             let defaults = InputConfiguration()
             configuration.input = InputConfiguration(
                 maxLineBytes: try input.int("maxLineBytes") ?? defaults.maxLineBytes,
                 chunkSize: try input.int("chunkSize") ?? defaults.chunkSize,
                 queueCapacity: try input.int("queueCapacity") ?? defaults.queueCapacity)
+            configuration.input.timestampUnit = try timestampUnit(input)
         }
+        if let serve = try root.object("serve") { configuration.serve = try self.serve(serve) }
         if let seconds = try root.double("drainTimeoutSeconds") {
             configuration.drainTimeoutSeconds = seconds
         }
+        configuration.experimentNaming = try experimentNaming(root)
         let destinations = try root.array("destinations") ?? []
         if destinations.isEmpty {
             configuration.destinations = DestinationConfiguration.defaultDestinations(format: defaultOutputFormat)
@@ -132,6 +136,7 @@ private struct ConfigurationDecoder {
     private static let destinationTypes = ["stdout", "file", "segment", "heap", "statsig", "statsig-idlists", "webhook"]
     private static let commonDestinationKeys = [
         "name", "type", "events", "batch", "retry", "concurrency", "timeoutMs", "overflow", "identifiers",
+        "rateLimit", "compression",
     ]
 
     func destination(_ object: JSONObject) throws(ConfigurationError) -> DestinationConfiguration {
@@ -163,7 +168,7 @@ private struct ConfigurationDecoder {
                 endpoint: try object.string("endpoint") ?? DestinationConfiguration.Kind.defaultStatsigEndpoint,
                 apiKey: try object.required("apiKey", for: type))
         case "statsig-idlists":
-            try object.allowOnly(Self.commonDestinationKeys + ["endpoint", "apiKey"])
+            try object.allowOnly(Self.commonDestinationKeys + ["endpoint", "apiKey", "idType"])
             kind = .statsigIDLists(
                 endpoint: try object.string("endpoint")
                     ?? DestinationConfiguration.Kind.defaultStatsigIDListsEndpoint,
@@ -208,6 +213,7 @@ private struct ConfigurationDecoder {
         if let identifiers = try object.object("identifiers") {
             destination.identifiers = try identifierMapping(identifiers, format: kind.format)
         }
+        try integrationSettings(object, into: &destination)
         return destination
     }
 
@@ -235,8 +241,14 @@ private struct ConfigurationDecoder {
                 mapping.anonymousId = anonymousId == "none" ? nil : anonymousId
             }
         case .heap:
-            try object.allowOnly(["identity"])
+            try object.allowOnly(["identity", "userId"])
             mapping.identity = try object.string("identity") ?? mapping.identity
+            mapping.heapUserId = try object.string("userId")
+            if mapping.heapUserId != nil, object.values["identity"] != nil {
+                throw ConfigurationError(
+                    keyPath: object.path,
+                    message: "Heap takes identity or user_id, never both: set \"identity\" or \"userId\", not both")
+            }
         case .statsig:
             throw ConfigurationError(
                 keyPath: object.path,
@@ -306,7 +318,7 @@ private struct ConfigurationDecoder {
 }
 
 /// A JSON object with the path it was found at, so every accessor can name the key in its errors.
-private struct JSONObject {
+struct JSONObject {
     let path: String
     let values: [String: Any]
     let decoder: ConfigurationDecoder
