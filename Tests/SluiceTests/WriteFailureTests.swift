@@ -81,6 +81,30 @@ struct WriteFailureTests {
         #expect(result.stdout.split(separator: "\n").count == 10, "the events themselves were delivered")
     }
 
+    @Test("dead-letter write failures are in the summary and the metrics of an embedded pipeline, and make the exit status 3")
+    func failuresInSummaryAndMetrics() async throws {
+        let sink = RecordingDestination()
+        let (valid, _) = T.events(4)
+        let pipeline = try Pipeline(configuration: PipelineTestSupport.configuration(),
+                                    options: PipelineOptions(input: .bytes(valid + Array("{x\n{y\n{z\n".utf8)), deadLetterPath: "/dev/full",
+                                                             customDestinations: [CustomDestinationRegistration(name: "sink", destination: sink)]))
+        let summary = try await pipeline.run()
+        #expect(summary.invalid == 3)
+        #expect(summary.deadLetterWriteFailures == 3)
+        #expect(summary.exitStatus == 3)
+        #expect(pipeline.metrics.deadLetterWriteFailures == 3)
+        #expect(String(decoding: pipeline.metrics.jsonBytes(), as: UTF8.self).contains("\"deadLetterWriteFailures\":3"))
+        #expect(String(decoding: summary.jsonBytes(), as: UTF8.self).contains("\"deadLetterWriteFailures\":3"))
+    }
+
+    @Test("a --summary that cannot be written is exit status 3 with the path and the reason")
+    func unwritableSummary() throws {
+        let (input, _) = T.events(3)
+        let result = try SluiceExecutable.run(["--summary", "/dev/full", "--quiet"], input: input)
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("--summary: cannot write /dev/full"), "stderr: \(result.stderr)")
+    }
+
     @Test("a dead-letter file that hits a size limit keeps only whole records, and written + deadLetterWriteFailures is every record")
     func deadLetterFileSizeLimit() throws {
         let summaryPath = T.temporaryPath("summary.json"), deadPath = T.temporaryPath("dead.ndjson")
