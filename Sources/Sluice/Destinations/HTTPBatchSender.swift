@@ -38,18 +38,20 @@ struct HTTPBatchSender: BatchSender {
 }
 
 extension HTTPBatchSender {
-    /// The sender for `destination`, sending through `transport` (or a URLSession transport of its own when nil).
+    /// The sender for `destination`, sending through `transport` (or a transport of its own when nil, see
+    /// ``DefaultHTTPTransport``).
     init(target: HTTPRequestTarget, destination: DestinationConfiguration, transport: (any HTTPTransport)?) {
         let base: any HTTPTransport, owner: TransportOwner?
         if let transport {
             (base, owner) = (transport, nil)
         } else {
-            let created = TransportOwner(URLSessionTransport(maxConnectionsPerHost: destination.concurrency))
+            let created = TransportOwner(DefaultHTTPTransport.make(maxConnectionsPerHost: destination.concurrency))
             (base, owner) = (created.transport, created)
         }
         let policy = RetryPolicy(maxAttempts: max(1, destination.retry.maxAttempts),
                                  initialBackoff: .milliseconds(max(0, destination.retry.initialBackoffMs)),
-                                 maxBackoff: .milliseconds(max(0, destination.retry.maxBackoffMs)))
+                                 maxBackoff: .milliseconds(max(0, destination.retry.maxBackoffMs)),
+                                 maxRetryAfter: .seconds(max(0, destination.retry.maxRetryAfterSeconds)))
         let gated = RetryAfterGateTransport(base: base, gate: RetryAfterGate(),
                                             maxPause: policy.maxRetryAfter)
         var serial: SerialGate?
@@ -60,17 +62,19 @@ extension HTTPBatchSender {
     }
 }
 
-/// Owns a ``URLSessionTransport`` created for one destination: when the pipeline (and so every copy of the
-/// sender) is gone, the session is invalidated, which releases its connections and lets it be freed.
+/// Owns a transport created for one destination: when the pipeline (and so every copy of the sender) is gone,
+/// it is shut down (a URLSession is invalidated), which releases its connections and lets it be freed.
 final class TransportOwner: Sendable {
-    let transport: URLSessionTransport
+    let transport: any HTTPTransport
+    private let shutdown: @Sendable () -> Void
 
-    init(_ transport: URLSessionTransport) {
-        self.transport = transport
+    init(_ made: (any HTTPTransport, shutdown: @Sendable () -> Void)) {
+        self.transport = made.0
+        self.shutdown = made.shutdown
     }
 
     deinit {
-        transport.invalidate()
+        shutdown()
     }
 }
 
