@@ -99,6 +99,14 @@ struct URLSessionTransportTests {
         }
     }
 
+    @Test("destinations get the libcurl transport unless URLSession is asked for")
+    func defaultTransportIsCurl() {
+        #expect(DefaultHTTPTransport.make(nil, maxConnectionsPerHost: 2).0 is CurlTransport)
+        #expect(DefaultHTTPTransport.make(.curl, maxConnectionsPerHost: 2).0 is CurlTransport)
+        #expect(DefaultHTTPTransport.make(.urlsession, maxConnectionsPerHost: 2).0 is URLSessionTransport)
+        #expect(DefaultHTTPTransport.Kind(rawValue: "urlsession") == .urlsession)
+    }
+
     @Test("printing or dumping a request shows header names but never their values")
     func requestDescriptionHidesSecrets() {
         let request = HTTPRequest(url: URL(string: "https://api.example.com/v1/batch?writeKey=wk-123")!,
