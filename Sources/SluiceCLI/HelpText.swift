@@ -59,6 +59,10 @@ enum HelpText {
             sluice --config pipeline.json --summary summary.json --dead-letter failed.ndjson < events.ndjson
           See what would be sent, without sending:
             sluice --config pipeline.json --dry-run --input events.ndjson
+
+        ENVIRONMENT
+          SLUICE_HTTP_TRANSPORT    curl (default: libcurl, which waits for slow endpoints without using CPU)
+                                   or urlsession (Foundation's URLSession).
         """
 
     static let generate = """
