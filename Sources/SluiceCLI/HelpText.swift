@@ -63,6 +63,7 @@ enum HelpText {
         ENVIRONMENT
           SLUICE_HTTP_TRANSPORT    curl (default: libcurl, which waits for slow endpoints without using CPU)
                                    or urlsession (Foundation's URLSession).
+          SSL_CERT_FILE            CA certificates (PEM) to trust for HTTPS instead of libcurl's bundle.
         """
 
     static let generate = """

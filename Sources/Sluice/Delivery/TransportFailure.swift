@@ -13,6 +13,8 @@ enum TransportFailure {
     static let dns = "DNS failure: cannot resolve host"
     /// No route to the host or network.
     static let unreachable = "network unreachable"
+    /// The TLS handshake failed or the server's certificate was not trusted.
+    static let tls = "TLS failure: handshake failed or certificate not trusted"
     /// The TCP connection could not be made for another reason.
     static let connect = "could not connect"
 
@@ -26,6 +28,7 @@ enum TransportFailure {
         if text.contains("connection refused") { return refused }
         if text.contains("empty reply") { return nothing }
         if text.contains("resolve") { return dns }
+        if text.contains("ssl") || text.contains("tls") || text.contains("certificate") { return tls }
         if text.contains("unreachable") { return unreachable }
         if text.contains("failed to connect") || text.contains("couldn't connect") { return connect }
         return nil

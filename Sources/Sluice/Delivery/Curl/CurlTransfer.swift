@@ -46,6 +46,8 @@ final class CurlCall: Sendable {
 final class CurlTransfer {
     /// Responses are kept up to this size; the rest is read and dropped (reasons use the first 200 bytes).
     static let maxResponseBytes = 8 << 20
+    /// `SSL_CERT_FILE`, read once.
+    static let caBundle: String? = ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
 
     let easy: OpaquePointer
     let call: CurlCall
@@ -90,6 +92,11 @@ final class CurlTransfer {
         curl.setopt(easy, .tcpKeepAlive, 1)
         curl.setopt(easy, .timeoutMs, timeoutMilliseconds)
         curl.setopt(easy, .errorBuffer, UnsafeRawPointer(errorBuffer))
+        // HTTPS trusts libcurl's CA bundle; SSL_CERT_FILE (OpenSSL's and curl's convention) names another, e.g. a
+        // company CA. libcurl copies the string.
+        if let bundle = Self.caBundle {
+            _ = bundle.withCString { curl.setopt(easy, .caInfo, UnsafeRawPointer($0)) }
+        }
         _ = request.url.absoluteString.withCString { curl.setopt(easy, .url, UnsafeRawPointer($0)) }
         curl.setopt(easy, .writeFunction, unsafeBitCast(Self.onBody, to: UnsafeRawPointer.self))
         curl.setopt(easy, .writeData, me)

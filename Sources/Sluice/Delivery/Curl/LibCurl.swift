@@ -131,6 +131,7 @@ struct LibCurl: @unchecked Sendable {
         case httpHeader = 10023
         case headerData = 10029
         case customRequest = 10036
+        case caInfo = 10065
         case noBody = 44
         case post = 47
         case followLocation = 52
