@@ -174,10 +174,12 @@ final class SettlementTracker: Sendable {
         receiver?.settled(DestinationSettlement(unit: s.units[i].sequence, destination: d, name: destinations[d],
                                                 counts: counts, frontier: s.frontier(d)))
         guard s.units[i].finishedCount == destinations.count else { return }
-        let overall = destinations.indices.map { s.frontier($0) }.min() ?? s.nextSequence
-        let unit = UnitSettlement(unit: s.units[i].sequence, counts: s.units[i].counts, frontier: overall)
-        receiver?.settled(unit)
-        s.units[i].settlement?.resolve(IngestOutcome(destinations: destinations, counts: unit.counts))
+        if let receiver {
+            var overall = s.nextSequence
+            for d in destinations.indices { overall = min(overall, s.frontier(d)) }
+            receiver.settled(UnitSettlement(unit: s.units[i].sequence, counts: s.units[i].counts, frontier: overall))
+        }
+        s.units[i].settlement?.resolve(IngestOutcome(names: destinations, counts: s.units[i].counts))
         forgetSettledFront(&s)
     }
 
