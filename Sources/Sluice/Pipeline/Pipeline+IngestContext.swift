@@ -3,10 +3,7 @@ extension Pipeline {
     /// events' missing IPs and the client's clock offset corrects event times (see ``IngestContext``).
     /// Everything else (decoding, accounting, backpressure, refusal while finishing) is the same.
     public func ingest(_ body: [UInt8], context: IngestContext) async -> IngestResult {
-        guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
-        defer { gate.leave() }
-        let (accepted, invalid) = await ingestor.ingest(body, context: context)
-        return IngestResult(accepted: accepted, invalid: invalid, refused: false)
+        await ingestBody(body, context: context)
     }
 
     /// True while the first queue has room for another chunk: a relay waits briefly for this before taking a

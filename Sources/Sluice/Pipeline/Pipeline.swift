@@ -25,6 +25,12 @@ public struct PipelineOptions: Sendable {
     /// a failed dead-letter, stdout or file write, an output whose reader went away. Each at most once per run
     /// (per destination or output); the command line prints them on standard error.
     public var onNotice: (@Sendable (PipelineNotice) -> Void)?
+    /// Told as the read blocks of ``input`` settle (each block is one unit, numbered from 0); nil (the default)
+    /// tracks nothing and costs nothing. See ``AcknowledgementReceiver``.
+    var inputAcknowledgements: (any AcknowledgementReceiver)?
+    /// What misses the drain deadline becomes: dead letters (default), or, with a spool, events left unsettled
+    /// for the next run.
+    var drainDeadlinePolicy: DrainDeadlinePolicy = .deadLetter
 
     /// Creates options; every field has a default.
     public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
@@ -50,6 +56,10 @@ public struct IngestResult: Sendable, Equatable {
     public var invalid: [InvalidInput]
     /// True when the pipeline was already finishing and took nothing.
     public var refused: Bool
+    /// Resolves once every destination has settled the body's events (delivered, filtered, dead-lettered,
+    /// dropped); `try await result.settlement.wait()` before answering a client who must know it was delivered.
+    /// Already resolved for a refused body or one without valid events.
+    public var settlement: IngestSettlement
 }
 
 /// Errors that stop a pipeline from starting.
@@ -91,6 +101,8 @@ public final class Pipeline: Sendable {
     let progress = RunProgress()
     /// Loads and refreshes the Statsig config specs that name experiment exposures (nil: none configured).
     let specsLoader: StatsigSpecsLoader?
+    /// Settlement of ``ingest(_:)`` bodies, one unit per body.
+    let ingestTracker: SettlementTracker
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -121,10 +133,12 @@ public final class Pipeline: Sendable {
         let accounting = Accounting(destinations: names)
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
-        branches = parts.map { [shutdownState, latency] in
-            DestinationBranch(parts: $0, accounting: accounting, deadLetters: deadLetters, shutdown: shutdownState,
-                              latency: latency, queueCapacity: capacity, redactor: redactor, notices: notices)
+        branches = parts.enumerated().map { [shutdownState, latency] index, part in
+            DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
+                              shutdown: shutdownState, latency: latency, queueCapacity: capacity,
+                              deadlinePolicy: options.drainDeadlinePolicy, redactor: redactor, notices: notices)
         }
+        ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
         var decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
@@ -162,13 +176,49 @@ public final class Pipeline: Sendable {
 
     /// Decodes a request body (a Statsig event, `log_event` body, webhook batch, Segment message or batch, or
     /// NDJSON of any of these) and hands its events to the pipeline, suspending while the pipeline is full.
+    ///
+    /// Returns once the events are accepted (queued in memory). To wait until every destination has settled
+    /// them, await ``IngestResult/settlement``: `try await pipeline.ingest(body).settlement.wait()`.
     public func ingest(_ body: [UInt8]) async -> IngestResult {
-        guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
+        await ingestBody(body, context: nil)
+    }
+
+    /// The one ingest path (``ingest(_:)-([UInt8])`` and ``ingest(_:context:)``): refuse while finishing, wait for
+    /// the first specs load, decode, and track the body as one unit so its settlement can be awaited.
+    func ingestBody(_ body: [UInt8], context: IngestContext?) async -> IngestResult {
+        guard gate.enter() else {
+            return IngestResult(accepted: 0, invalid: [], refused: true,
+                                settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
+        }
         defer { gate.leave() }
         if let specsLoader { await specsLoader.waitUntilLoaded() }
-        let (accepted, invalid) = await ingestor.ingest(body)
-        return IngestResult(accepted: accepted, invalid: invalid, refused: false)
+        let settlement = IngestSettlement()
+        let (accepted, invalid) = await ingestor.ingest(body, context: context) { [ingestTracker] events in
+            ingestTracker.begin(events: events, settlement: settlement)
+        }
+        return IngestResult(accepted: accepted, invalid: invalid, refused: false, settlement: settlement)
     }
+
+    /// Hands one unit of a tracked source (a spool record, a batch of Redis entries: any input shape, like an
+    /// `ingest` body) to the pipeline. `unit` is called once with the unit's event count before any chunk is
+    /// sent, and returns its tag, e.g. `{ tracker.begin(sequence: n, events: $0, alreadySettled: done) }`.
+    /// Returns nil, without calling `unit`, when the pipeline is finishing and takes nothing (like a refused
+    /// `ingest`); the source keeps the unit for the next run.
+    func ingest(_ body: [UInt8], unit: (_ events: Int) -> UnitTag) async -> (accepted: Int, invalid: [InvalidInput])? {
+        guard gate.enter() else { return nil }
+        defer { gate.leave() }
+        if let specsLoader { await specsLoader.waitUntilLoaded() }
+        return await ingestor.ingest(body, unit: unit)
+    }
+
+    /// A tracker for a source of units (a spool, a Redis stream): begin units on it, tag their chunks, and
+    /// `receiver` is told as each settles. Destination indices are positions in ``destinationNames``.
+    func makeSettlementTracker(receiver: (any AcknowledgementReceiver)?, firstSequence: UInt64 = 0) -> SettlementTracker {
+        SettlementTracker(destinations: accounting.destinationNames, receiver: receiver, firstSequence: firstSequence)
+    }
+
+    /// The destinations' names in pipeline order (configured, then custom): their indices in settlement trackers.
+    var destinationNames: [String] { accounting.destinationNames }
 
     /// Decodes a request body given as a string; see ``ingest(_:)-([UInt8])``.
     public func ingest(_ body: String) async -> IngestResult {
@@ -214,7 +264,7 @@ public final class Pipeline: Sendable {
                 group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
             }
             let filter = Filter(selection: configuration.filter, accounting: accounting)
-            let fanOut = FanOut(branches: branches.map { FanOut.Branch(name: $0.name, queue: $0.queue, overflow: $0.overflow) },
+            let fanOut = FanOut(branches: branches.map { FanOut.Branch(name: $0.name, index: $0.index, queue: $0.queue, overflow: $0.overflow) },
                                 accounting: accounting)
             group.addTask { await filter.run(input: filterInput, fanOut: fanOut) }
             for branch in branches {
@@ -231,7 +281,8 @@ public final class Pipeline: Sendable {
         if case .none = options.input {
             // Input comes only from ingest(): wait for finish() or shutdown.
         } else {
-            await ingestor.run(blocks: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining })
+            let tracker = options.inputAcknowledgements.map { makeSettlementTracker(receiver: $0) }
+            await ingestor.run(blocks: blockQueue, tracker: tracker, shouldStop: { [shutdownState] in shutdownState.isDraining })
             gate.close()
         }
         await gate.waitUntilClosedAndIdle()
@@ -250,7 +301,8 @@ public final class Pipeline: Sendable {
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
                 filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
                 requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
-                deadLetteredByReason: d.deadLetteredByReason, writeFailures: d.writeFailures)
+                deadLetteredByReason: d.deadLetteredByReason, writeFailures: d.writeFailures,
+                alreadySettled: d.alreadySettled, leftUnsettled: d.leftUnsettled)
         }
         var summary = Summary(
             ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates, filtered: counts.filtered,

@@ -30,7 +30,7 @@ struct SettledPart: Sendable, Equatable {
 ///
 /// With one worker (stdout, file, and the default for ordered delivery) batches leave in order; with more,
 /// requests overlap and may complete out of order. Once the drain deadline has passed, remaining batches are
-/// dead-lettered instead of sent.
+/// dead-lettered instead of sent (or left unsettled for the next run, see ``DrainDeadlinePolicy``).
 actor Sender {
     private let sender: any BatchSender
     private let recorder: DeliveryRecorder
@@ -51,13 +51,13 @@ actor Sender {
                 group.addTask {
                     for await batch in input {
                         if shutdown.isAbandoned {
-                            recorder.deadLetter(batch, reason: "drain deadline passed before the batch was sent", attempts: 0)
+                            recorder.missedDeadline(batch, reason: "drain deadline passed before the batch was sent", attempts: 0)
                             continue
                         }
                         inFlight.add(1)
                         let outcome = await sender.send(batch, abandon: { shutdown.isAbandoned })
                         inFlight.add(-1)
-                        Self.settle(batch, outcome, recorder)
+                        Self.settle(batch, outcome, recorder, abandoned: shutdown.isAbandoned)
                     }
                 }
             }
@@ -65,14 +65,18 @@ actor Sender {
     }
 
     /// Books `outcome` for `batch`; a split batch's events are settled part by part, each exactly once.
-    private static func settle(_ batch: Batch, _ outcome: SendOutcome, _ recorder: DeliveryRecorder) {
+    /// A failure once the drain deadline has passed (`abandoned`) is given up for the deadline: the drain-deadline
+    /// policy decides whether it is dead-lettered or left unsettled for the source (a spool) to deliver next run.
+    private static func settle(_ batch: Batch, _ outcome: SendOutcome, _ recorder: DeliveryRecorder, abandoned: Bool) {
         switch outcome {
         case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
+        case .failed(let reason, let attempts) where abandoned:
+            recorder.missedDeadline(batch, reason: reason, attempts: attempts)
         case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
         case .writeFailed(let reason): recorder.writeFailed(batch, reason: reason)
         case .split(let attempts, let parts):
             recorder.refusedWhole(attempts: attempts)
-            for part in parts { settle(part.batch, part.outcome, recorder) }
+            for part in parts { settle(part.batch, part.outcome, recorder, abandoned: abandoned) }
         }
     }
 }
