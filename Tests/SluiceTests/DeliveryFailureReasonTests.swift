@@ -128,7 +128,7 @@ struct DeliveryFailureReasonTests {
         let server = try TestHTTPServer(script: TestHTTPServer.sequence([TestHTTPServer.unavailable], then: .resetConnection))
         defer { server.stop() }
         let outcome = try await Self.delivery(.curl).deliver(Self.request(server), abandon: Self.never)
-        #expect(Self.reason(outcome) == "connection reset by peer after 2 attempts (last status: HTTP 503 Service Unavailable)")
+        #expect(Self.reason(outcome) == "connection reset by peer after 2 attempts (last status: 503 Service Unavailable)")
     }
 
     @Test("libcurl's codes map to named failures, never to libcurl's host-bearing messages")

@@ -9,6 +9,8 @@ protocol BatchSender: Sendable {
 enum SendOutcome: Sendable, Equatable {
     case delivered(attempts: Int)
     case failed(reason: String, attempts: Int)
+    /// A local write (stdout, a file) failed: Sluice could not put the events where it was told to.
+    case writeFailed(reason: String)
     /// The endpoint refused the whole batch (after `attempts` requests) in a way that one part of it may cause,
     /// so it was split and each part settled on its own (see `HTTPBatchSender`).
     case split(attempts: Int, parts: [SettledPart])
@@ -67,6 +69,7 @@ actor Sender {
         switch outcome {
         case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
         case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
+        case .writeFailed(let reason): recorder.writeFailed(batch, reason: reason)
         case .split(let attempts, let parts):
             recorder.refusedWhole(attempts: attempts)
             for part in parts { settle(part.batch, part.outcome, recorder) }
