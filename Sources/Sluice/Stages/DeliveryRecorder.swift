@@ -38,6 +38,14 @@ struct DeliveryRecorder: Sendable {
         }
     }
 
+    /// A stdout or file destination could not write `batch`: its events are dead-lettered with the reason and
+    /// counted as write failures, which make the run's exit status 3. The sink has announced the failure itself
+    /// (once per output), so the reason is not announced again.
+    func writeFailed(_ batch: Batch, reason: String) {
+        accounting.update(destination) { $0.writeFailures += batch.eventCount }
+        deadLetter(batch, reason: reason, attempts: 1, announcing: false)
+    }
+
     /// Counts the requests of a batch that was refused whole and then split: its events are settled with the
     /// parts, its requests here (they were made, and the last one failed).
     func refusedWhole(attempts: Int) {
@@ -46,14 +54,6 @@ struct DeliveryRecorder: Sendable {
             counts.retries += max(0, attempts - 1)
             if attempts > 0 { counts.failedRequests += 1 }
         }
-    }
-
-    /// A stdout or file destination could not write `batch`: its events are dead-lettered with the reason and
-    /// counted as write failures, which make the run's exit status 3. The sink has announced the failure itself
-    /// (once per output), so the reason is not announced again.
-    func writeFailed(_ batch: Batch, reason: String) {
-        accounting.update(destination) { $0.writeFailures += batch.eventCount }
-        deadLetter(batch, reason: reason, attempts: 1, announcing: false)
     }
 
     /// Dead-letters single events refused before they joined a batch (too large, not encodable).
