@@ -71,7 +71,8 @@ struct DeliveryFailureReasonTests {
         let gated = RetryAfterGateTransport(base: try TransportKind.curl.make(), gate: RetryAfterGate(), maxPause: policy.maxRetryAfter)
         let delivery = HTTPDelivery(transport: gated, policy: policy, timeout: .seconds(20))
         let start = ContinuousClock.now
-        let abandon: @Sendable () -> Bool = { server.requests.count >= 1 && ContinuousClock.now - start > .milliseconds(300) }
+        // Late enough that the 429 has come back even on a loaded machine: the flip lands in the 600 s pause.
+        let abandon: @Sendable () -> Bool = { server.requests.count >= 1 && ContinuousClock.now - start > .milliseconds(1500) }
         let outcome = await delivery.deliver(Self.request(server), abandon: abandon)
         let reason = try #require(Self.reason(outcome))
         #expect(reason == HTTPDelivery.abandonedReason
