@@ -71,7 +71,8 @@ struct DeliveryFailureReasonTests {
         let gated = RetryAfterGateTransport(base: try TransportKind.curl.make(), gate: RetryAfterGate(), maxPause: policy.maxRetryAfter)
         let delivery = HTTPDelivery(transport: gated, policy: policy, timeout: .seconds(20))
         let start = ContinuousClock.now
-        let abandon: @Sendable () -> Bool = { server.requests.count >= 1 && ContinuousClock.now - start > .milliseconds(300) }
+        // Late enough that the 429 has come back even on a loaded machine: the flip lands in the 600 s pause.
+        let abandon: @Sendable () -> Bool = { server.requests.count >= 1 && ContinuousClock.now - start > .milliseconds(1500) }
         let outcome = await delivery.deliver(Self.request(server), abandon: abandon)
         let reason = try #require(Self.reason(outcome))
         #expect(reason == HTTPDelivery.abandonedReason
@@ -128,7 +129,7 @@ struct DeliveryFailureReasonTests {
         let server = try TestHTTPServer(script: TestHTTPServer.sequence([TestHTTPServer.unavailable], then: .resetConnection))
         defer { server.stop() }
         let outcome = try await Self.delivery(.curl).deliver(Self.request(server), abandon: Self.never)
-        #expect(Self.reason(outcome) == "connection reset by peer after 2 attempts (last status: HTTP 503 Service Unavailable)")
+        #expect(Self.reason(outcome) == "connection reset by peer after 2 attempts (last status: 503 Service Unavailable)")
     }
 
     @Test("libcurl's codes map to named failures, never to libcurl's host-bearing messages")

@@ -181,7 +181,7 @@ struct DeadLetterReasonTests {
         #expect(destinations["hook"]?["deadLetteredByReason"] as? [String: Int] == ["HTTP 401 Unauthorized": 30])
         #expect(destinations["tiny"]?["deadLetteredByReason"] as? [String: Int]
                 == ["event larger than the batch limit (batch.maxBytes N)": 30])
-        #expect(WriteFailureTests.occurrences(of: "sluice: hook: dead-lettering events: HTTP 401 (not retried): {\"error\":\"unauthorized\"", in: result.stderr) == 1,
+        #expect(WriteFailureTests.occurrences(of: "sluice: hook: dead-lettering events: HTTP 401 Unauthorized after 1 attempt (not retried): {\"error\":\"unauthorized\"", in: result.stderr) == 1,
                 "one line for the class, with the first full reason: \(result.stderr)")
         #expect(WriteFailureTests.occurrences(of: "sluice: tiny: dead-lettering events: event larger than the batch limit (batch.maxBytes 40)", in: result.stderr) == 1)
         #expect(result.stderr.contains("30 dead-lettered: HTTP 401 Unauthorized"), "the human summary lists the reasons")

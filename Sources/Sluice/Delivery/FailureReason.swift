@@ -6,7 +6,7 @@
 ///
 /// - `HTTP 400 Bad Request after 1 attempt (not retried): {"error":"..."}`
 /// - `HTTP 503 Service Unavailable after 5 attempts: upstream down`
-/// - `connection reset by peer after 3 attempts (last status: HTTP 503 Service Unavailable)`
+/// - `connection reset by peer after 3 attempts (last status: 503 Service Unavailable)`
 /// - `timed out (no complete response within 2000 ms) after 2 attempts`
 /// - `abandoned: drain deadline passed after 2 attempts (last: HTTP 429 Too Many Requests)`
 enum FailureReason {

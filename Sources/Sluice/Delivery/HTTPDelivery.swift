@@ -63,7 +63,8 @@ public struct HTTPDelivery: Sendable {
         var lastStatus: Int?
         /// What the latest attempt ended with, for the reason when the delivery stops.
         var last: (headline: String, detail: String)?
-        /// The latest status line seen, named when a later attempt failed without a response.
+        /// The latest status seen ("503 Service Unavailable"), named when a later attempt failed without a
+        /// response. Without the "HTTP " prefix, so the reason still groups by the network failure it ends with.
         var lastStatusLine: String?
 
         func stopped(_ stop: String, attemptsMade: Int) -> DeliveryOutcome {
@@ -99,7 +100,7 @@ public struct HTTPDelivery: Sendable {
                     return .failed(reason: reason, status: response.status, attempts: attempts)
                 case .retry:
                     last = (line, redactor.bodyPrefix(response.body))
-                    lastStatusLine = line
+                    lastStatusLine = String(line.dropFirst("HTTP ".count))
                     lastResponse = response
                 }
             }

@@ -423,9 +423,8 @@ extension DestinationConfiguration {
         } else {
             problems.within(retry.maxBackoffMs, ConfigurationRange.retryBackoffMs, "\(path).retry.maxBackoffMs")
         }
-        if !RetryConfiguration.maxRetryAfterSecondsRange.contains(retry.maxRetryAfterSeconds) {
-            problems.add("\(path).retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got \(retry.maxRetryAfterSeconds))")
-        }
+        problems.within(retry.maxRetryAfterSeconds, RetryConfiguration.maxRetryAfterSecondsRange,
+                        "\(path).retry.maxRetryAfterSeconds")
         problems.within(concurrency, ConfigurationRange.concurrency, "\(path).concurrency")
         problems.within(timeoutMs, ConfigurationRange.timeoutMs, "\(path).timeoutMs")
         switch kind.format {

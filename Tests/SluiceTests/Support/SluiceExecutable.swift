@@ -22,6 +22,9 @@ enum SluiceExecutable {
     }
 
     static func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Running {
+        // A child that exits before reading its input (a usage error, a refused output path) closes its stdin:
+        // writing there must fail with EPIPE, not kill the whole test process with SIGPIPE.
+        _ = ignoreSIGPIPE
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -39,13 +42,17 @@ enum SluiceExecutable {
         let running = try start(arguments, environment: environment)
         // Read both outputs concurrently with writing, so large outputs cannot fill a pipe and deadlock.
         let outputs = OutputCollector(running)
-        try running.stdin.write(contentsOf: Data(input))
-        try running.stdin.close()
+        // EPIPE here means the child exited without reading everything, which its status and output then show.
+        try? running.stdin.write(contentsOf: Data(input))
+        try? running.stdin.close()
         running.process.waitUntilExit()
         let (out, err) = outputs.finish()
         return (running.process.terminationStatus, out, err)
     }
 }
+
+/// Set once for the test process (see `SluiceExecutable.start`).
+private let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
 /// Drains a process's stdout and stderr on background threads, so a full pipe can never stall the child.
 final class OutputCollector: Sendable {
