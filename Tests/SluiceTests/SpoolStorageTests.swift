@@ -332,7 +332,7 @@ struct SpoolStorageTests {
         // With a one-minute interval, only the append's wake-up can have made this durable this quickly.
         let started = ContinuousClock.now
         await spool.waitUntilDurable(sequence)
-        #expect(ContinuousClock.now - started < .seconds(6))
+        #expect(ContinuousClock.now - started < .seconds(30))  // half the interval: a loaded CI machine fsyncs slowly
     }
 
     @Test("a cursor ahead of the records (records lost to a power cut after their cursor was written) never reuses their numbers")

@@ -51,7 +51,7 @@ struct TestHTTPServerTests {
         _ = try client.readResponse()
         let start = ContinuousClock.now
         server.stop()
-        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(ContinuousClock.now - start < .seconds(10))  // an idle keep-alive would hold it far longer
         #expect(try client.readToEnd().isEmpty)
     }
 
