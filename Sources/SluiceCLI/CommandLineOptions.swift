@@ -41,6 +41,8 @@ struct RunOptions: Equatable, Sendable {
     var statsInterval: Double?
     /// `--drain-timeout SECONDS`: overrides the configuration's `drainTimeoutSeconds`.
     var drainTimeout: Double?
+    /// `--spool DIR`: the disk spool directory (overrides the configuration's `spool.path`).
+    var spoolPath: String?
 }
 
 /// Options of `sluice generate`.
@@ -109,7 +111,7 @@ extension Command {
         var scanner = ArgumentScanner(arguments, command: nil, flags: [
             "config": true, "input": true, "format": true, "dry-run": false, "summary": true,
             "dead-letter": true, "no-dedupe": false, "quiet": false, "stats-interval": true,
-            "drain-timeout": true, "version": false,
+            "drain-timeout": true, "version": false, "spool": true,
         ])
         while let argument = try scanner.next() {
             switch argument {
@@ -141,6 +143,7 @@ extension Command {
                         throw invalid(flag, "a number of seconds, zero or more", value)
                     }
                     options.drainTimeout = seconds
+                case "spool": options.spoolPath = try path(value, flag)
                 default: break
                 }
             }

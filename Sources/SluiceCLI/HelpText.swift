@@ -40,6 +40,10 @@ enum HelpText {
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
           --drain-timeout SECONDS  On shutdown, wait at most SECONDS for batches to flush (default 30).
+          --spool DIR              Write input to the disk spool DIR before it enters the pipeline; a run
+                                   after a crash delivers what was not settled, and with --input FILE it
+                                   continues in FILE where the spool left off. What misses the drain
+                                   deadline stays in DIR for the next run.
           --version                Print the version.
           -h, --help               Print this help. `sluice COMMAND --help` explains a subcommand.
 

@@ -57,13 +57,13 @@ public enum ConfigurationLoader {
 }
 
 /// Turns the parsed JSON tree into the model, one key path at a time.
-private struct ConfigurationDecoder {
+struct ConfigurationDecoder {
     let environment: [String: String]
     let defaultOutputFormat: OutputFormat
 
     func configuration(from document: Any) throws(ConfigurationError) -> PipelineConfiguration {
         let root = try JSONObject(document, path: "", decoder: self)
-        try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations"])
+        try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations", "spool"])
         var configuration = PipelineConfiguration()
         if let dedupe = try root.object("dedupe") {
             try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"])
@@ -93,6 +93,7 @@ private struct ConfigurationDecoder {
         if let seconds = try root.double("drainTimeoutSeconds") {
             configuration.drainTimeoutSeconds = seconds
         }
+        if let spool = try root.object("spool") { configuration.spool = try SpoolConfiguration(spool) }
         let destinations = try root.array("destinations") ?? []
         if destinations.isEmpty {
             configuration.destinations = DestinationConfiguration.defaultDestinations(format: defaultOutputFormat)
@@ -306,7 +307,7 @@ private struct ConfigurationDecoder {
 }
 
 /// A JSON object with the path it was found at, so every accessor can name the key in its errors.
-private struct JSONObject {
+struct JSONObject {
     let path: String
     let values: [String: Any]
     let decoder: ConfigurationDecoder

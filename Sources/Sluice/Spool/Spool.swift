@@ -245,30 +245,15 @@ final class Spool: Sendable {
 
     /// Appends one record and returns its sequence number; suspends while the spool is at `maxBytes` (that is
     /// the spool's backpressure). Does not wait for an fsync: see ``waitUntilDurable(_:)``.
-    func append(_ payload: UnsafeRawBufferPointer, sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
-        guard payload.count <= SpoolFormat.maxPayload else {
-            throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
-        }
-        // Encoded (and the payload copied) before the first suspension, so the pointer does not escape.
-        let record = SpoolFormat.record(sequence: 0, sourceOffset: sourceOffset, firstLine: firstLine,
-                                        appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), payload: payload)
-        return try await appendEncoded(record, sourceOffset: sourceOffset)
-    }
-
-    /// Appends one record from an array; see ``append(_:sourceOffset:firstLine:)``.
     func append(_ payload: [UInt8], sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
-        let record = payload.withUnsafeBytes { raw in
-            SpoolFormat.record(sequence: 0, sourceOffset: sourceOffset, firstLine: firstLine,
-                               appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), payload: raw)
-        }
         guard payload.count <= SpoolFormat.maxPayload else {
             throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
         }
-        return try await appendEncoded(record, sourceOffset: sourceOffset)
-    }
-
-    private func appendEncoded(_ record: [UInt8], sourceOffset: UInt64) async throws -> UInt64 {
-        let size = record.count
+        let header = SpoolFormat.recordHeader(payloadCount: payload.count, sourceOffset: sourceOffset, firstLine: firstLine,
+                                              appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
+        // The payload's CRC is the costly part (a pass over the bytes): computed here, outside the lock.
+        let payloadCRC = CRC32C.checksum(payload)
+        let size = header.count + payload.count
         while true {
             let result: Result<UInt64, SpoolError>? = await withCheckedContinuation { continuation in
                 let outcome = state.withLock { s -> Result<UInt64, SpoolError>?? in
@@ -281,7 +266,7 @@ final class Spool: Sendable {
                         s.spaceWaiters.append(continuation)
                         return .none
                     }
-                    return .some(write(record, sourceOffset: sourceOffset, into: &s))
+                    return .some(write(header: header, payload: payload, payloadCRC: payloadCRC, sourceOffset: sourceOffset, into: &s))
                 }
                 if let outcome { continuation.resume(returning: outcome) }
             }
@@ -307,8 +292,10 @@ final class Spool: Sendable {
         }
     }
 
-    /// Writes a record at the end of the active segment (under the lock, so file order is sequence order).
-    private func write(_ encoded: [UInt8], sourceOffset: UInt64, into s: inout State) -> Result<UInt64, SpoolError> {
+    /// Writes a record at the end of the active segment (under the lock, so file order is sequence order): one
+    /// `writev` of the header and the payload, no copy of the payload.
+    private func write(header template: [UInt8], payload: [UInt8], payloadCRC: UInt32, sourceOffset: UInt64,
+                       into s: inout State) -> Result<UInt64, SpoolError> {
         if let active = s.segments.last, active.bytes >= segmentBytes {
             do { try openNewSegment(&s) } catch let error as SpoolError {
                 s.writeFailure = error.message
@@ -316,12 +303,11 @@ final class Spool: Sendable {
             } catch { return .failure(SpoolError("spool: \(error)")) }
         }
         let sequence = s.nextSequence
-        var record = encoded
-        withUnsafeBytes(of: sequence.littleEndian) { record.replaceSubrange(8..<16, with: $0) }
-        let crc = record.withUnsafeBytes { SpoolFormat.checksum(ofRecord: $0) }
-        withUnsafeBytes(of: crc.littleEndian) { record.replaceSubrange(4..<8, with: $0) }
+        var header = template
+        SpoolFormat.seal(&header, sequence: sequence, payloadCRC: payloadCRC)
         let index = s.segments.count - 1
-        guard SpoolDirectory.writeAll(s.activeDescriptor, record) else {
+        let size = header.count + payload.count
+        guard Self.writeAll(s.activeDescriptor, header, payload) else {
             let reason = SpoolDirectory.describeErrno()
             // Leave no partial record behind: cut the segment back to its last whole record.
             _ = ftruncate(s.activeDescriptor, off_t(s.segments[index].bytes))
@@ -329,13 +315,43 @@ final class Spool: Sendable {
         }
         s.nextSequence += 1
         s.segments[index].lastSequence = sequence
-        s.segments[index].bytes += record.count
+        s.segments[index].bytes += size
         if s.segments[index].firstAppendedAt == 0 {
-            s.segments[index].firstAppendedAt = record.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt64.self, $0, at: 32) }
+            s.segments[index].firstAppendedAt = header.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt64.self, $0, at: 32) }
         }
-        s.totalBytes += record.count
+        s.totalBytes += size
         if sourceOffset > 0 { s.lastSourceOffset = sourceOffset }
         return .success(sequence)
+    }
+
+    /// `writev` of two buffers, continuing after short writes.
+    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: [UInt8]) -> Bool {
+        first.withUnsafeBytes { a in
+            second.withUnsafeBytes { b in
+                var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: a.baseAddress), iov_len: a.count),
+                               iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress), iov_len: b.count)]
+                var remaining = a.count + b.count
+                var index = 0
+                while remaining > 0 {
+                    let n = vectors.withUnsafeMutableBufferPointer { v in writev(fd, v.baseAddress! + index, Int32(v.count - index)) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    remaining -= n
+                    var written = n
+                    while index < vectors.count && written >= vectors[index].iov_len {
+                        written -= vectors[index].iov_len
+                        index += 1
+                    }
+                    if index < vectors.count && written > 0 {
+                        vectors[index].iov_base = vectors[index].iov_base.map { $0 + written }
+                        vectors[index].iov_len -= written
+                    }
+                }
+                return true
+            }
+        }
     }
 
     /// Seals the active segment (the committer fsyncs and closes it) and starts a new one at `nextSequence`.

@@ -90,7 +90,8 @@ final class SpoolSegmentReader {
         }
         let record = buffer.withUnsafeBytes { raw -> SpoolRecord? in
             let bytes = UnsafeRawBufferPointer(rebasing: raw[start..<(start + headerSize + length)])
-            guard SpoolFormat.checksum(ofRecord: bytes) == expected else { return nil }
+            let payloadCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]))
+            guard SpoolFormat.checksum(header: bytes, payloadCRC: payloadCRC) == expected else { return nil }
             return SpoolRecord(sequence: SpoolFormat.readLittleEndian(UInt64.self, bytes, at: 8),
                                sourceOffset: SpoolFormat.readLittleEndian(UInt64.self, bytes, at: 16),
                                firstLine: SpoolFormat.readLittleEndian(UInt64.self, bytes, at: 24),
