@@ -24,6 +24,12 @@ enum RunCommand {
             return 2
         }
         if let drain = options.drainTimeout { configuration.drainTimeoutSeconds = drain }
+        if let spool = options.spoolPath {
+            // --spool DIR names the directory; the configuration's other spool settings still apply.
+            var settings = configuration.spool ?? SpoolConfiguration(path: spool)
+            settings.path = spool
+            configuration.spool = settings
+        }
 
         let reporter = InvalidReporter()
         var pipelineOptions = PipelineOptions()
@@ -40,6 +46,9 @@ enum RunCommand {
         pipelineOptions.dryRun = options.dryRun
         pipelineOptions.disableDedupe = options.noDedupe
         if !options.quiet { pipelineOptions.onInvalid = { reporter.report($0) } }
+        // Spool notices (a torn tail cut off, a resumed input file) are printed even with --quiet: they say
+        // what happened to data kept from an earlier run.
+        pipelineOptions.onNotice = { StandardError.write("sluice: \($0)") }
 
         let pipeline: Pipeline
         do {

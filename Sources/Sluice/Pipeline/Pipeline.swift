@@ -27,6 +27,9 @@ public struct PipelineOptions: Sendable {
     /// What misses the drain deadline becomes: dead letters (default), or, with a spool, events left unsettled
     /// for the next run.
     var drainDeadlinePolicy: DrainDeadlinePolicy = .deadLetter
+    /// Told of things a person running the pipeline should know that are not about one event: what a spool
+    /// found on open (a torn tail cut off, a missing cursor), a resumed or restarted input file, spool problems.
+    public var onNotice: (@Sendable (String) -> Void)?
 
     /// Creates options; every field has a default.
     public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
@@ -96,6 +99,8 @@ public final class Pipeline: Sendable {
     let progress = RunProgress()
     /// Settlement of ``ingest(_:)`` bodies, one unit per body.
     let ingestTracker: SettlementTracker
+    /// The disk spool and the input that goes through it, when one is configured.
+    let spooled: SpooledSource?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -124,11 +129,14 @@ public final class Pipeline: Sendable {
         let accounting = Accounting(destinations: names)
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
+        // With a spool, what misses the drain deadline stays in the spool for the next run.
+        let deadlinePolicy: DrainDeadlinePolicy = configuration.spool == nil ? options.drainDeadlinePolicy : .leaveUnsettled
         branches = parts.enumerated().map { [shutdownState, latency] index, part in
             DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
                               shutdown: shutdownState, latency: latency, queueCapacity: capacity,
-                              deadlinePolicy: options.drainDeadlinePolicy)
+                              deadlinePolicy: deadlinePolicy)
         }
+        spooled = try configuration.spool.map { try SpooledSource.open($0, destinations: names, onNotice: options.onNotice) }
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
@@ -167,6 +175,16 @@ public final class Pipeline: Sendable {
                                 settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
         }
         defer { gate.leave() }
+        if let spooled {
+            do {
+                return try await spooled.ingest(body, ingestor: ingestor)
+            } catch {
+                // Not durable, so not accepted: the caller must not acknowledge it (a relay answers 503).
+                options.onNotice?("\(error)")
+                return IngestResult(accepted: 0, invalid: [], refused: true,
+                                    settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
+            }
+        }
         let settlement = IngestSettlement()
         let (accepted, invalid) = await ingestor.ingest(body) { [ingestTracker] events in
             ingestTracker.begin(events: events, settlement: settlement)
@@ -205,6 +223,7 @@ public final class Pipeline: Sendable {
         shutdownState.beginDrain()
         gate.close()
         blockQueue.finish()
+        spooled?.spool.stopWaitingForSpace()
     }
 
     /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
@@ -224,11 +243,25 @@ public final class Pipeline: Sendable {
         startTime.withLock { $0 = Clock.nanoseconds() }
         let dedupeEnabled = configuration.dedupe.enabled && !options.disableDedupe
         let filterInput = dedupeEnabled ? BoundedChannel<EventChunk>(capacity: max(1, configuration.input.queueCapacity)) : ingestQueue
-        ByteSource.start(options.input, into: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining }) { message in
-            self.inputError.withLock { $0 = message }
+        // With a spool, an input file continues where the spool left off (or starts over, saying why).
+        var inputStart: UInt64 = 0
+        let shouldStop: @Sendable () -> Bool = { [shutdownState] in shutdownState.isDraining }
+        let onError: @Sendable (String) -> Void = { message in self.inputError.withLock { $0 = message } }
+        if let spooled, case .file(let path) = options.input {
+            switch spooled.openInputFile(path, onNotice: options.onNotice) {
+            case .success(let opened):
+                inputStart = opened.offset
+                ByteSource.start(owning: opened.descriptor, into: blockQueue, shouldStop: shouldStop, onError: onError)
+            case .failure(let error):
+                onError(error.message)
+                blockQueue.finish()
+            }
+        } else {
+            ByteSource.start(options.input, into: blockQueue, shouldStop: shouldStop, onError: onError)
         }
+        let start = inputStart
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.runInput() }
+            group.addTask { await self.runInput(start: start) }
             if dedupeEnabled {
                 let deduplicator = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats)
                 group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
@@ -242,13 +275,16 @@ public final class Pipeline: Sendable {
             }
         }
         deadLetters?.close()
+        spooled?.close()
         progress.markFinished()
         return summary()
     }
 
     /// Reads the input source (if any) and waits for `ingest` callers, then ends the first queue.
-    private func runInput() async {
-        if case .none = options.input {
+    private func runInput(start: UInt64) async {
+        if let spooled {
+            await runSpooledInput(spooled, start: start)
+        } else if case .none = options.input {
             // Input comes only from ingest(): wait for finish() or shutdown.
         } else {
             let tracker = options.inputAcknowledgements.map { makeSettlementTracker(receiver: $0) }
@@ -281,6 +317,7 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        if let spooled { addSpoolFigures(to: &summary, spooled) }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

@@ -74,6 +74,7 @@ final class Spool: Sendable {
         var cursorWriteFailures = 0
         var closed = false
         var writeFailure: String?
+        var refuseWhenFull = false
     }
 
     let configuration: SpoolConfiguration
@@ -263,6 +264,9 @@ final class Spool: Sendable {
                     // record bigger than maxBytes could never be written.
                     let everythingSettled = s.settled.allSatisfy { $0.frontier >= s.nextSequence &- 1 }
                     guard s.totalBytes + size <= configuration.maxBytes || everythingSettled else {
+                        if s.refuseWhenFull {
+                            return .some(.failure(SpoolError("spool: \(configuration.path) is full (maxBytes \(configuration.maxBytes)) and the pipeline is stopping")))
+                        }
                         s.spaceWaiters.append(continuation)
                         return .none
                     }
@@ -452,6 +456,11 @@ final class Spool: Sendable {
         }
     }
 
+    /// Records some destination has not settled (each counted once).
+    var unsettledRecordCount: Int {
+        (0..<destinations.count).map { unsettledCount(destination: $0) }.max() ?? 0
+    }
+
     /// How many records destination `index` has not settled.
     func unsettledCount(destination index: Int) -> Int {
         state.withLock { s in
@@ -563,6 +572,17 @@ final class Spool: Sendable {
         let waiters = state.withLock { s -> [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] in
             s.segments.removeFirst(doomed.count)
             s.totalBytes -= doomed.reduce(0) { $0 + $1.bytes }
+            defer { s.spaceWaiters = [] }
+            return s.spaceWaiters
+        }
+        waiters.forEach { $0.resume(returning: nil) }
+    }
+
+    /// Makes appends waiting for space fail instead of waiting (the pipeline is draining: nothing will settle
+    /// after the drain deadline, so a full spool would never free space), and refuses new appends that do not fit.
+    func stopWaitingForSpace() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] in
+            s.refuseWhenFull = true
             defer { s.spaceWaiters = [] }
             return s.spaceWaiters
         }
