@@ -58,7 +58,8 @@ enum RunCommand {
             return 2
         }
 
-        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet)
+        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet,
+                                     spooled: configuration.spool != nil)
         let observer = RunObservers.start(for: pipeline, options: options)
         let summary: Summary
         do {
@@ -96,7 +97,9 @@ enum RunCommand {
 final class SignalHandlers {
     private let sources: [DispatchSourceSignal]
 
-    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool) {
+    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool, spooled: Bool = false) {
+        // With a spool, what is not delivered in time stays there for the next run instead of being dead-lettered.
+        let rest = spooled ? "leaving the rest in the spool for the next run" : "dead-lettering the rest"
         let signals = [SIGINT, SIGTERM]
         let counter = SignalCounter()
         sources = signals.map { number in
@@ -107,7 +110,7 @@ final class SignalHandlers {
                     if !quiet { StandardError.write("sluice: signal \(number): stopping input, draining (up to \(gracePeriod) s)") }
                     pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000)))
                 } else {
-                    if !quiet { StandardError.write("sluice: second signal: giving up on delivery, dead-lettering the rest") }
+                    if !quiet { StandardError.write("sluice: second signal: giving up on delivery, \(rest)") }
                     pipeline.shutdown(gracePeriod: .zero)
                 }
             }

@@ -51,7 +51,7 @@ extension Pipeline {
 
 extension SpooledSource {
     /// Opens (recovering) the spool for `destinations` and reports what recovery found through `onNotice`.
-    static func open(_ configuration: SpoolConfiguration, destinations: [String],
+    static func open(_ configuration: SpoolConfiguration, destinations: [String], recordLines: Int,
                      onNotice: (@Sendable (String) -> Void)?) throws -> SpooledSource {
         let spool: Spool
         do {
@@ -60,7 +60,7 @@ extension SpooledSource {
             throw PipelineError(error.message)
         }
         for note in spool.recovery.notes { onNotice?(note) }
-        return SpooledSource(spool: spool)
+        return SpooledSource(spool: spool, recordLines: recordLines)
     }
 
     /// Opens the input file and decides where to read from: where the spool left off when it is the file the

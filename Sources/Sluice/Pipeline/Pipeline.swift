@@ -136,7 +136,13 @@ public final class Pipeline: Sendable {
                               shutdown: shutdownState, latency: latency, queueCapacity: capacity,
                               deadlinePolicy: deadlinePolicy)
         }
-        spooled = try configuration.spool.map { try SpooledSource.open($0, destinations: names, onNotice: options.onNotice) }
+        // A record is the unit a restart replays whole. Half the smallest batch (and at most a chunk): a batch then
+        // spans at most three records, so what a crash re-sends stays close to the batches that were in flight.
+        let smallestBatch = parts.map(\.batch.maxEvents).min() ?? configuration.input.chunkSize
+        let recordLines = max(1, min(configuration.input.chunkSize, smallestBatch / 2))
+        spooled = try configuration.spool.map {
+            try SpooledSource.open($0, destinations: names, recordLines: recordLines, onNotice: options.onNotice)
+        }
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)

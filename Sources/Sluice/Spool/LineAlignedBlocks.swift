@@ -90,6 +90,26 @@ struct LineAlignedBlocks {
         return block
     }
 
+    /// `block` (whole lines) in pieces of at most `maxLines` lines.
+    static func split(_ block: [UInt8], maxLines: Int) -> [[UInt8]] {
+        block.withUnsafeBytes { raw -> [[UInt8]] in
+            guard let base = raw.baseAddress, raw.count > 0 else { return [] }
+            var pieces: [[UInt8]] = []
+            var start = 0, position = 0, lines = 0
+            while position < raw.count, let found = memchr(base + position, 0x0A, raw.count - position) {
+                position = UnsafeRawPointer(found) - base + 1
+                lines += 1
+                if lines == maxLines {
+                    pieces.append(Array(raw[start..<position]))
+                    start = position
+                    lines = 0
+                }
+            }
+            if start < raw.count { pieces.append(Array(raw[start...])) }
+            return pieces
+        }
+    }
+
     static func newlines(in block: [UInt8]) -> UInt64 {
         block.withUnsafeBytes { raw in
             guard var p = raw.baseAddress else { return 0 }

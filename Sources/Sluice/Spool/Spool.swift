@@ -67,8 +67,13 @@ final class Spool: Sendable {
         var durableWaiters: [(sequence: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var spaceWaiters: [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] = []
         var settled: [SettledSequences]
+        /// Changed since the cursor file was last written; changed since it was last written with fsync.
         var cursorChanged: [Bool]
+        /// The frontier in each cursor file as last written (rename done), and as last made durable (fsynced).
+        var writtenFrontier: [UInt64]
         var persistedFrontier: [UInt64]
+        var wakePending = false
+        var cursorWakePending = false
         var manifest: SpoolManifest
         var corruptRecords = 0
         var cursorWriteFailures = 0
@@ -88,6 +93,8 @@ final class Spool: Sendable {
     private let state: Mutex<State>
     private let wake = DispatchSemaphore(value: 0)
     private let committerDone = DispatchSemaphore(value: 0)
+    private let cursorWake = DispatchSemaphore(value: 0)
+    private let cursorWriterDone = DispatchSemaphore(value: 0)
     /// Records rotate to a new segment past this size: small enough that settled data is deleted promptly and
     /// a full spool frees space in steps, large enough that deleting one is rare.
     let segmentBytes: Int
@@ -108,74 +115,100 @@ final class Spool: Sendable {
             try SpoolManifest.decode($0, file: directory.file(SpoolManifest.fileName))
         } ?? SpoolManifest()
 
-        // Segments, oldest first. Only the last can have a torn tail (appends happen only there).
+        // Segments, oldest first. Only the last can have a torn tail (appends happen only there). A run that
+        // died before appending leaves an empty last segment: drop it, and look at the one before.
         var segments: [Segment] = []
         let names = try directory.entries()
-        let segmentNames = names.compactMap { name in SpoolFormat.firstSequence(ofSegmentNamed: name).map { ($0, name) } }
+        var segmentNames = names.compactMap { name in SpoolFormat.firstSequence(ofSegmentNamed: name).map { ($0, name) } }
             .sorted { $0.0 < $1.0 }
-        for (index, (first, name)) in segmentNames.enumerated() {
+        /// Reads the last segment whole: its last record, a torn tail cut off.
+        func scanTail(first: UInt64, name: String, size: Int) throws -> Segment {
             let path = directory.file(name)
-            let isLast = index == segmentNames.count - 1
+            let reader = try SpoolSegmentReader(path: path)
+            var segment = Segment(firstSequence: first, lastSequence: first &- 1, bytes: size, name: name, firstAppendedAt: 0)
+            var lastGood: SpoolRecord?
+            scan: while true {
+                switch reader.next() {
+                case .record(let record):
+                    if segment.firstAppendedAt == 0 { segment.firstAppendedAt = record.appendedAt }
+                    lastGood = record
+                case .end:
+                    break scan
+                case .damaged(let offset, let reason, let skippable):
+                    if skippable {
+                        // Whole but failing its CRC (a flipped bit, not a torn write): only this record is bad.
+                        // Keep what follows; replay counts and skips it if a destination is still owed it.
+                        reader.skipDamaged()
+                        continue scan
+                    }
+                    recovery.corruptRecords += 1
+                    recovery.notes.append("spool: \(name): \(reason) at byte \(offset): cut off \(size - offset) bytes "
+                                          + "(a write torn by a crash, or a damaged disk)")
+                    guard truncate(path, off_t(offset)) == 0 else {
+                        throw SpoolError("spool: cannot truncate \(path) at its last good record: \(SpoolDirectory.describeErrno())")
+                    }
+                    segment.bytes = offset
+                    break scan
+                }
+            }
+            if let lastGood {
+                segment.lastSequence = lastGood.sequence
+                if let input = manifest.input, lastGood.sequence >= input.firstSequence {
+                    manifest.input?.offset = max(input.offset, lastGood.sourceOffset)
+                }
+            }
+            return segment
+        }
+        var tail: Segment?
+        while let (first, name) = segmentNames.last {
             var info = stat()
-            guard stat(path, &info) == 0 else { throw SpoolError("spool: cannot read \(path): \(SpoolDirectory.describeErrno())") }
-            if isLast && Int(info.st_size) < SpoolFormat.fileHeaderSize {
+            guard stat(directory.file(name), &info) == 0 else {
+                throw SpoolError("spool: cannot read \(directory.file(name)): \(SpoolDirectory.describeErrno())")
+            }
+            segmentNames.removeLast()
+            if Int(info.st_size) < SpoolFormat.fileHeaderSize {
                 // Created, then the process died before its header was written: nothing to keep.
                 directory.remove(name)
                 if info.st_size > 0 { recovery.corruptRecords += 1 }
                 continue
             }
+            let segment = try scanTail(first: first, name: name, size: Int(info.st_size))
+            if segment.lastSequence < segment.firstSequence {
+                directory.remove(name)
+                continue
+            }
+            tail = segment
+            break
+        }
+        for (index, (first, name)) in segmentNames.enumerated() {
+            let path = directory.file(name)
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw SpoolError("spool: cannot read \(path): \(SpoolDirectory.describeErrno())") }
             let reader = try SpoolSegmentReader(path: path)
             var segment = Segment(firstSequence: first, lastSequence: first &- 1, bytes: Int(info.st_size), name: name, firstAppendedAt: 0)
-            if isLast {
-                var lastGood: SpoolRecord?
-                scan: while true {
-                    switch reader.next() {
-                    case .record(let record):
-                        if segment.firstAppendedAt == 0 { segment.firstAppendedAt = record.appendedAt }
-                        lastGood = record
-                    case .end:
-                        break scan
-                    case .damaged(let offset, let reason, let skippable):
-                        if skippable {
-                            // Whole but failing its CRC (a flipped bit, not a torn write): only this record is bad.
-                            // Keep what follows; replay counts and skips it if a destination is still owed it.
-                            reader.skipDamaged()
-                            continue scan
-                        }
-                        recovery.corruptRecords += 1
-                        recovery.notes.append("spool: \(name): \(reason) at byte \(offset): cut off \(Int(info.st_size) - offset) bytes "
-                                              + "(a write torn by a crash, or a damaged disk)")
-                        guard truncate(path, off_t(offset)) == 0 else {
-                            throw SpoolError("spool: cannot truncate \(path) at its last good record: \(SpoolDirectory.describeErrno())")
-                        }
-                        segment.bytes = offset
-                        break scan
-                    }
-                }
-                if let lastGood {
-                    segment.lastSequence = lastGood.sequence
-                    if let input = manifest.input, lastGood.sequence >= input.firstSequence {
-                        manifest.input?.offset = max(input.offset, lastGood.sourceOffset)
-                    }
-                }
-            } else {
-                if case .record(let record) = reader.next() { segment.firstAppendedAt = record.appendedAt }
-                segment.lastSequence = segmentNames[index + 1].0 &- 1
-            }
+            if case .record(let record) = reader.next() { segment.firstAppendedAt = record.appendedAt }
+            let next = index + 1 < segmentNames.count ? segmentNames[index + 1].0 : (tail?.firstSequence ?? first)
+            segment.lastSequence = next &- 1
             segments.append(segment)
         }
-        // An empty last segment is dropped: appends start a fresh one.
-        if let last = segments.last, last.lastSequence < last.firstSequence {
-            directory.remove(last.name)
-            segments.removeLast()
-        }
+        if let tail { segments.append(tail) }
 
         // Cursors.
         var stored: [String: SettledSequences] = [:]
+        var damaged: Set<String> = []
         for name in names where SpoolCursorFile.isCursorFile(name) {
             guard let bytes = try directory.read(name) else { continue }
-            let (destination, settled) = try SpoolCursorFile.decode(bytes, file: directory.file(name))
-            stored[destination] = settled
+            do {
+                let (destination, settled) = try SpoolCursorFile.decode(bytes, file: directory.file(name))
+                stored[destination] = settled
+            } catch let error as SpoolError where !error.isUnknownVersion {
+                // Unreadable (emptied by a power cut before its rename reached the disk, or edited by hand):
+                // its destination gets everything the spool still holds, so nothing unsettled is lost.
+                if let owner = destinations.first(where: { SpoolCursorFile.name(for: $0) == name }) {
+                    damaged.insert(owner)
+                    recovery.notes.append("\(error): destination \"\(owner)\" gets every record the spool still holds (some may be sent again)")
+                }
+            }
         }
         let highestSettled = stored.values.map { max($0.frontier, $0.ranges.last?.upperBound ?? 0) }.max() ?? 0
         let lastRecord = segments.last?.lastSequence ?? 0
@@ -188,6 +221,8 @@ final class Spool: Sendable {
             if var cursor = stored[destination] {
                 cursor.advanceFrontier(to: oldest &- 1)
                 settled.append(cursor)
+            } else if damaged.contains(destination) {
+                settled.append(SettledSequences(frontier: oldest &- 1))
             } else if manifest.destinations.contains(destination) {
                 recovery.notes.append("spool: the cursor file of destination \"\(destination)\" is missing: "
                                       + "it gets every record the spool still holds (some may be sent again)")
@@ -208,7 +243,7 @@ final class Spool: Sendable {
         self.recovery = recovery
 
         var initial = State(settled: settled, cursorChanged: Array(repeating: false, count: destinations.count),
-                            persistedFrontier: settled.map(\.frontier), manifest: manifest)
+                            writtenFrontier: settled.map(\.frontier), persistedFrontier: settled.map(\.frontier), manifest: manifest)
         initial.segments = segments
         initial.nextSequence = nextSequence
         initial.syncedSequence = nextSequence &- 1
@@ -230,8 +265,11 @@ final class Spool: Sendable {
         }
         try state.withLock { s in try openNewSegment(&s) }
         let thread = Thread { [self] in runCommitter() }
-        thread.name = "sluice.spool"
+        thread.name = "sluice.spool.commit"
         thread.start()
+        let cursorThread = Thread { [self] in runCursorWriter() }
+        cursorThread.name = "sluice.spool.cursors"
+        cursorThread.start()
     }
 
     deinit {
@@ -275,7 +313,7 @@ final class Spool: Sendable {
                 if let outcome { continuation.resume(returning: outcome) }
             }
             if let result {
-                if configuration.sync == .always { wake.signal() }
+                if configuration.sync == .always, state.withLock({ requestWake(&$0) }) { wake.signal() }
                 return try result.get()
             }
         }
@@ -292,7 +330,11 @@ final class Spool: Sendable {
                 s.durableWaiters.append((sequence, continuation))
                 return false
             }
-            if ready { continuation.resume() } else { wake.signal() }
+            if ready {
+                continuation.resume()
+            } else if state.withLock({ requestWake(&$0) }) {
+                wake.signal()
+            }
         }
     }
 
@@ -384,14 +426,22 @@ final class Spool: Sendable {
     /// Records that destination `index` settled the records in `range` (delivered, filtered, dead-lettered or
     /// dropped every event that came from them). Cheap: the cursor file is rewritten by the committer.
     func settle(destination index: Int, _ range: ClosedRange<UInt64>) {
-        let waiters = state.withLock { s -> [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] in
-            guard index < s.settled.count else { return [] }
-            if s.settled[index].insert(range) { s.cursorChanged[index] = true }
+        let (waiters, wake) = state.withLock { s -> ([CheckedContinuation<Result<UInt64, SpoolError>?, Never>], Bool) in
+            guard index < s.settled.count else { return ([], false) }
+            var wake = false
+            if s.settled[index].insert(range) {
+                s.cursorChanged[index] = true
+                if !s.cursorWakePending {
+                    s.cursorWakePending = true
+                    wake = true
+                }
+            }
             // An append waiting for space may go ahead once everything is settled (see append).
-            guard !s.spaceWaiters.isEmpty else { return [] }
+            guard !s.spaceWaiters.isEmpty else { return ([], wake) }
             defer { s.spaceWaiters = [] }
-            return s.spaceWaiters
+            return (s.spaceWaiters, wake)
         }
+        if wake { cursorWake.signal() }
         waiters.forEach { $0.resume(returning: nil) }
     }
 
@@ -461,6 +511,9 @@ final class Spool: Sendable {
         (0..<destinations.count).map { unsettledCount(destination: $0) }.max() ?? 0
     }
 
+    /// The last sequence number the committer has made durable.
+    var syncedSequence: UInt64 { state.withLock { $0.syncedSequence } }
+
     /// How many records destination `index` has not settled.
     func unsettledCount(destination index: Int) -> Int {
         state.withLock { s in
@@ -474,24 +527,55 @@ final class Spool: Sendable {
 
     // MARK: - Committer
 
-    /// The committer thread: a group commit every `syncIntervalMs` (or at once when an `always` append waits),
-    /// changed cursors rewritten, settled segments deleted.
+    /// The committer thread. Every `syncIntervalMs` (a tick): a group commit (fsync of what was appended), the
+    /// cursor files made durable (fsync of each changed one and of the directory), settled segments deleted.
+    /// With `always`, an append waiting for durability is committed at once. Cursor files themselves are
+    /// written by ``runCursorWriter()``, which never waits for a disk flush.
     private func runCommitter() {
-        let interval = DispatchTimeInterval.milliseconds(configuration.syncIntervalMs)
-        var lastCursorWrite = DispatchTime.now()
+        let interval = UInt64(configuration.syncIntervalMs) * 1_000_000
+        var nextTick = DispatchTime.now().uptimeNanoseconds + interval
         while true {
-            let woken = wake.wait(timeout: .now() + interval) == .success
-            let closing = state.withLock { $0.closed }
-            commit()
-            let due = DispatchTime.now() >= lastCursorWrite + interval
-            if due || closing || !woken {
-                persistCursors()
+            let now = DispatchTime.now().uptimeNanoseconds
+            _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick > now ? nextTick - now : 0)))
+            let closing = state.withLock { s -> Bool in
+                s.wakePending = false
+                return s.closed
+            }
+            let tick = closing || DispatchTime.now().uptimeNanoseconds >= nextTick
+            if tick || configuration.sync == .always { commit() }
+            if tick {
+                makeCursorsDurable()
                 deleteSettledSegments()
-                lastCursorWrite = DispatchTime.now()
+                nextTick = DispatchTime.now().uptimeNanoseconds + interval
             }
             if closing { break }
         }
         committerDone.signal()
+    }
+
+    /// The cursor thread: as soon as a destination settles more, its cursor file is rewritten (write + rename,
+    /// no fsync). That survives a crash of the process at once, which is what bounds how much a SIGKILL makes a
+    /// restart re-send, and it never waits behind the group commit's fsyncs (which can take long on a busy
+    /// disk). Paced to at most one round per millisecond.
+    private func runCursorWriter() {
+        while true {
+            _ = cursorWake.wait(timeout: .now() + .milliseconds(100))
+            let closing = state.withLock { s -> Bool in
+                s.cursorWakePending = false
+                return s.closed
+            }
+            let wrote = writeChangedCursors()
+            if closing { break }
+            if wrote { usleep(1000) }
+        }
+        cursorWriterDone.signal()
+    }
+
+    /// Wakes the committer unless a wake-up is already pending (called with the lock held).
+    private func requestWake(_ s: inout State) -> Bool {
+        guard !s.wakePending else { return false }
+        s.wakePending = true
+        return true
     }
 
     /// fsyncs what was appended since the last commit (sealed segments, then the active one) and releases the
@@ -527,7 +611,8 @@ final class Spool: Sendable {
         ready.forEach { $0.resume() }
     }
 
-    private func persistCursors() {
+    /// Rewrites every changed cursor file (atomically, without fsync); returns whether it wrote any.
+    private func writeChangedCursors() -> Bool {
         let changed = state.withLock { s -> [(Int, SettledSequences)] in
             var changed: [(Int, SettledSequences)] = []
             for index in s.settled.indices where s.cursorChanged[index] {
@@ -539,8 +624,13 @@ final class Spool: Sendable {
         for (index, settled) in changed {
             let name = destinations[index]
             do {
-                try directory.writeAtomically(SpoolCursorFile.name(for: name), SpoolCursorFile.encode(destination: name, settled: settled))
-                state.withLock { $0.persistedFrontier[index] = settled.frontier }
+                try directory.writeAtomically(SpoolCursorFile.name(for: name), SpoolCursorFile.encode(destination: name, settled: settled),
+                                              durable: false)
+                state.withLock { s in
+                    s.writtenFrontier[index] = max(s.writtenFrontier[index], settled.frontier)
+                    // With `none` nothing is fsynced: written is as durable as it gets.
+                    if configuration.sync == .none { s.persistedFrontier[index] = s.writtenFrontier[index] }
+                }
             } catch {
                 let first = state.withLock { s -> Bool in
                     s.cursorWriteFailures += 1
@@ -549,6 +639,29 @@ final class Spool: Sendable {
                 }
                 if first { onProblem("\(error) (records may be sent again after a restart)") }
             }
+        }
+        return !changed.isEmpty
+    }
+
+    /// fsyncs the cursor files written since the last tick, then the directory (their renames): segments are
+    /// deleted only past cursors that are on the disk (see ``deleteSettledSegments()``).
+    private func makeCursorsDurable() {
+        guard configuration.sync != .none else { return }
+        let pending = state.withLock { s in
+            s.writtenFrontier.indices.filter { s.writtenFrontier[$0] > s.persistedFrontier[$0] }.map { ($0, s.writtenFrontier[$0]) }
+        }
+        guard !pending.isEmpty else { return }
+        for (index, _) in pending {
+            // The file holds at least the frontier read above (files only move forward): fsync whatever is there.
+            let fd = open(directory.file(SpoolCursorFile.name(for: destinations[index])), O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = fsync(fd)
+                closeDescriptor(fd)
+            }
+        }
+        directory.syncDirectory()
+        state.withLock { s in
+            for (index, frontier) in pending { s.persistedFrontier[index] = max(s.persistedFrontier[index], frontier) }
         }
     }
 
@@ -596,6 +709,8 @@ final class Spool: Sendable {
             return !s.closed
         }
         guard first else { return }
+        cursorWake.signal()
+        cursorWriterDone.wait()
         wake.signal()
         committerDone.wait()
         try? writeManifest()

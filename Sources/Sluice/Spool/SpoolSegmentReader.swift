@@ -66,7 +66,8 @@ final class SpoolSegmentReader {
         let version = header.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt32.self, $0, at: 8) }
         guard version == SpoolFormat.version else {
             throw SpoolError("spool: \(path) has format version \(version); this Sluice reads version \(SpoolFormat.version) "
-                             + "(written by another Sluice version: drain it with that version, or move the directory away)")
+                             + "(written by another Sluice version: drain it with that version, or move the directory away)",
+                             isUnknownVersion: true)
         }
     }
 

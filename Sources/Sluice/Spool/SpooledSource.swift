@@ -32,8 +32,12 @@ final class SpooledSource: Sendable {
     /// Whether the stream is an input file whose offsets records carry (set by `openInputFile`).
     let tracksFileOffset = Atomic<Bool>(false)
 
-    init(spool: Spool) {
+    /// The most lines a stream record holds.
+    let recordLines: Int
+
+    init(spool: Spool, recordLines: Int = 512) {
         self.spool = spool
+        self.recordLines = max(1, recordLines)
         let records = RecordTable(spool: spool)
         self.records = records
         tracker = SettlementTracker(destinations: spool.destinations, receiver: records)
@@ -88,11 +92,18 @@ final class SpooledSource: Sendable {
         if !shouldStop(), let last = aligned.finish() { try await spoolAndOffer(last, aligned: aligned, ingestor: ingestor) }
     }
 
+    /// Spools whole lines as records of at most `recordLines` lines each, and offers each. The last record
+    /// carries the offset at the end of `whole`; earlier ones the offset at their own end.
     private func spoolAndOffer(_ whole: [UInt8], aligned: LineAlignedBlocks, ingestor: Ingestor) async throws {
-        let firstLine = aligned.lines - LineAlignedBlocks.newlines(in: whole) + 1
-        let offset = tracksFileOffset.load(ordering: .relaxed) ? aligned.consumed : 0
-        let record = try await spool.append(whole, sourceOffset: offset, firstLine: firstLine)
-        _ = await offer(whole, record: record, firstLine: Int(clamping: firstLine), ingestor: ingestor)
+        let tracksOffset = tracksFileOffset.load(ordering: .relaxed)
+        var line = aligned.lines - LineAlignedBlocks.newlines(in: whole) + 1
+        var offset = aligned.consumed - UInt64(whole.count)
+        for piece in LineAlignedBlocks.split(whole, maxLines: recordLines) {
+            offset += UInt64(piece.count)
+            let record = try await spool.append(piece, sourceOffset: tracksOffset ? offset : 0, firstLine: line)
+            _ = await offer(piece, record: record, firstLine: Int(clamping: line), ingestor: ingestor)
+            line += UInt64(recordLines)
+        }
     }
 
     /// An `ingest` body: spooled, offered, and returned once durable in the configured sync mode.
