@@ -55,8 +55,9 @@ struct AcknowledgementPipelineTests {
         #expect(summary.isBalanced)
     }
 
-    @Test("duplicates, global and destination filters, dead letters and overflow drops all settle, and the per-unit counts add up to the summary")
-    func everyOutcomeSettles() async throws {
+    @Test("duplicates, global and destination filters, dead letters and overflow drops all settle, and the per-unit counts add up to the summary",
+          arguments: [OverflowPolicy.dropNewest, .dropOldest])
+    func everyOutcomeSettles(overflow: OverflowPolicy) async throws {
         // 40 bodies of 10 lines; lines 0, 4 and 8 repeat line 1 of the previous body (duplicates), line 3 is an
         // internal statsig:: event (globally filtered), names alternate so "picky" filters about half.
         var bodies: [[UInt8]] = []
@@ -82,7 +83,7 @@ struct AcknowledgementPipelineTests {
                 Self.registration("ok", ok),
                 Self.registration("picky", RecordingDestination(), events: EventSelection(include: ["purchase"])),
                 Self.registration("refuses", FailingDestination(retryable: false)),
-                Self.registration("slow", slow, maxEvents: 5, overflow: .dropNewest),
+                Self.registration("slow", slow, maxEvents: 5, overflow: overflow),
             ]))
         let receiver = RecordingReceiver()
         let tracker = pipeline.makeSettlementTracker(receiver: receiver)

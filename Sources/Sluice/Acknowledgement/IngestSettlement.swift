@@ -79,23 +79,39 @@ public final class IngestSettlement: Sendable, Equatable {
 
 /// What every destination did with one ingested body.
 public struct IngestOutcome: Sendable, Equatable {
+    // Kept as the tracker's arrays (shared, not copied) so that settling a body nobody inspects builds no
+    // dictionary; `destinations` builds it when asked.
+    private var names: [String]
+    private var counts: [SettlementCounts]
+
     /// Per destination name: how many of the body's events ended which way.
-    public var destinations: [String: SettlementCounts]
+    public var destinations: [String: SettlementCounts] {
+        get { Dictionary(uniqueKeysWithValues: zip(names, counts)) }
+        set {
+            names = newValue.map(\.key)
+            counts = newValue.map(\.value)
+        }
+    }
 
     /// Creates an outcome.
     public init(destinations: [String: SettlementCounts]) {
-        self.destinations = destinations
+        names = destinations.map(\.key)
+        counts = destinations.map(\.value)
     }
 
-    init(destinations names: [String], counts: [SettlementCounts]) {
-        destinations = Dictionary(uniqueKeysWithValues: zip(names, counts))
+    init(names: [String], counts: [SettlementCounts]) {
+        self.names = names
+        self.counts = counts
     }
+
+    /// Two outcomes are equal when every destination's counts are.
+    public static func == (lhs: IngestOutcome, rhs: IngestOutcome) -> Bool { lhs.destinations == rhs.destinations }
 
     /// True when every destination delivered every event it was meant to take (filtered events and
     /// duplicates aside): nothing was dead-lettered, dropped or left for a later run. False for a refused body
     /// (no destination saw it).
-    public var isDelivered: Bool { !destinations.isEmpty && destinations.values.allSatisfy(\.isDelivered) }
+    public var isDelivered: Bool { !counts.isEmpty && counts.allSatisfy(\.isDelivered) }
 
     /// True when every destination settled the body (nothing was left unsettled at a drain deadline).
-    public var isSettled: Bool { destinations.values.allSatisfy(\.isSettled) }
+    public var isSettled: Bool { counts.allSatisfy(\.isSettled) }
 }

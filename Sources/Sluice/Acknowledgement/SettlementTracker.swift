@@ -84,25 +84,24 @@ final class SettlementTracker: Sendable {
     ///   - settlement: a handle to resolve when the unit finishes everywhere (an `ingest` body's).
     func begin(sequence: UInt64? = nil, alreadySettled: DestinationSet = DestinationSet(),
                settlement: IngestSettlement? = nil) -> UnitTag {
-        let assigned = state.withLock { s -> UInt64 in
-            let n = sequence ?? s.nextSequence
-            precondition(n >= s.nextSequence, "unit sequences must increase: \(n) after \(s.nextSequence)")
-            s.nextSequence = n + 1
-            s.units.append(Unit(sequence: n, pending: Array(repeating: 0, count: destinations.count),
-                                counts: Array(repeating: SettlementCounts(), count: destinations.count),
-                                settlement: settlement))
-            return n
+        let assigned = state.withLock { s in
+            start(&s, sequence: sequence, events: 0, sealed: false, settlement: settlement)
         }
         return UnitTag(tracker: self, sequence: assigned, alreadySettled: alreadySettled)
     }
 
-    /// Starts a unit whose events are all known, and seals it: the common case for a read block or a body.
+    /// Starts a unit whose events are all known, and seals it: the common case for a read block or a body
+    /// (one lock instead of three).
     func begin(sequence: UInt64? = nil, events: Int, alreadySettled: DestinationSet = DestinationSet(),
                settlement: IngestSettlement? = nil) -> UnitTag {
-        let tag = begin(sequence: sequence, alreadySettled: alreadySettled, settlement: settlement)
-        add(tag, events: events)
-        seal(tag)
-        return tag
+        let assigned = state.withLock { s in
+            let n = start(&s, sequence: sequence, events: max(0, events), sealed: true, settlement: settlement)
+            if events <= 0 {
+                for d in destinations.indices { finish(&s, unit: s.units.count - 1, destination: d) }
+            }
+            return n
+        }
+        return UnitTag(tracker: self, sequence: assigned, alreadySettled: alreadySettled)
     }
 
     /// Adds `events` events to an unsealed unit (call before sending the chunk that holds them).
@@ -154,6 +153,17 @@ final class SettlementTracker: Sendable {
 
     // MARK: - Inside the lock
 
+    private func start(_ s: inout State, sequence: UInt64?, events: Int, sealed: Bool,
+                       settlement: IngestSettlement?) -> UInt64 {
+        let n = sequence ?? s.nextSequence
+        precondition(n >= s.nextSequence, "unit sequences must increase: \(n) after \(s.nextSequence)")
+        s.nextSequence = n + 1
+        s.units.append(Unit(sequence: n, sealed: sealed, pending: Array(repeating: events, count: destinations.count),
+                            counts: Array(repeating: SettlementCounts(), count: destinations.count),
+                            settlement: settlement))
+        return n
+    }
+
     private func book(_ s: inout State, unit i: Int, destination d: Int, count: Int, _ kind: SettlementKind) {
         // More bookings than events would be a stage counting twice: clamp so a report is never repeated.
         let n = min(count, s.units[i].pending[d])
@@ -174,14 +184,18 @@ final class SettlementTracker: Sendable {
         receiver?.settled(DestinationSettlement(unit: s.units[i].sequence, destination: d, name: destinations[d],
                                                 counts: counts, frontier: s.frontier(d)))
         guard s.units[i].finishedCount == destinations.count else { return }
-        let overall = destinations.indices.map { s.frontier($0) }.min() ?? s.nextSequence
-        let unit = UnitSettlement(unit: s.units[i].sequence, counts: s.units[i].counts, frontier: overall)
-        receiver?.settled(unit)
-        s.units[i].settlement?.resolve(IngestOutcome(destinations: destinations, counts: unit.counts))
+        if let receiver {
+            var overall = s.nextSequence
+            for d in destinations.indices { overall = min(overall, s.frontier(d)) }
+            receiver.settled(UnitSettlement(unit: s.units[i].sequence, counts: s.units[i].counts, frontier: overall))
+        }
+        s.units[i].settlement?.resolve(IngestOutcome(names: destinations, counts: s.units[i].counts))
         forgetSettledFront(&s)
     }
 
-    /// Drops units settled everywhere from the front, compacting the array now and then.
+    /// Drops units settled everywhere from the front, compacting the array now and then. Indices into `units`
+    /// change only here, which runs once a unit's last destination finished: no loop over a unit's destinations
+    /// touches the unit after that.
     private func forgetSettledFront(_ s: inout State) {
         while s.head < s.units.count, s.units[s.head].finishedCount == destinations.count, !s.units[s.head].leftUnsettled {
             s.head += 1
