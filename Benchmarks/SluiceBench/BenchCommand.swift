@@ -17,6 +17,9 @@ struct BenchCommand: Sendable {
     var peerExtra = false
     var showHelp = false
     var listKnobs = false
+    /// `--ingest-latency`: time `Pipeline.ingest` of 100-event bodies with a spool in each sync mode.
+    var ingestLatency = false
+    var ingestBodies = 2000
 
     /// The configurations to measure: the cartesian product of `--sweep`s, or the default plan without any.
     var configurations: [BenchSettings] {
@@ -67,6 +70,8 @@ struct BenchCommand: Sendable {
                 command.baseline.events = 20_000
                 command.repetitions = 2
                 command.micro = MicroSuite(events: 20_000, jsonLines: 2000, channelElements: 10_000, repetitions: 2)
+            case "--ingest-latency": command.ingestLatency = true
+            case "--ingest-bodies": command.ingestBodies = try number(argument, min: 1)
             case "--peers": command.peers = true
             case "--peer-events": command.peerEvents = try number(argument, min: 1)
             case "--peer-runs": command.peerRuns = try number(argument, min: 1)
@@ -112,6 +117,8 @@ struct BenchCommand: Sendable {
       --json FILE              write every figure (and raw repetitions) as JSON
       --compare BASELINE.json  print ratios of this run to an earlier --json file
     peers
+      --ingest-latency         only time Pipeline.ingest of 100-event bodies with a spool (sync always,
+                               interval, none) and without; --ingest-bodies N (default 2000)
       --peers                  only compare `sluice --format segment` with ../shared/bench/orjson_relay.py
       --peer-events N          events in the peer input (default 300000)
       --peer-runs N            timed runs per program, best reported (default 3)

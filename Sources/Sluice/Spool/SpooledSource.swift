@@ -80,28 +80,53 @@ final class SpooledSource: Sendable {
     /// Reads `blocks` to their end (or a drain), appending whole-line records to the spool and offering each.
     /// `startOffset` is where in the input file the blocks begin (a resumed file), 0 otherwise. Throws when the
     /// spool cannot be written: input stops there (what was spooled is delivered or kept).
+    ///
+    /// Spooling (cutting, CRC, write) and decoding run in two tasks joined by a small bounded channel, so they
+    /// overlap on two cores instead of taking turns; records are still offered in sequence order.
     func stream(blocks: BoundedChannel<[UInt8]>, startOffset: UInt64, maxLineBytes: Int, ingestor: Ingestor,
-                shouldStop: @Sendable () -> Bool) async throws {
-        var aligned = LineAlignedBlocks(maxLineBytes: maxLineBytes, startingAt: startOffset)
-        var iterator = blocks.makeAsyncIterator()
-        while !shouldStop() {
-            guard let block = await iterator.next() else { break }
-            if let whole = aligned.cut(block) { try await spoolAndOffer(whole, aligned: aligned, ingestor: ingestor) }
+                shouldStop: @escaping @Sendable () -> Bool) async throws {
+        let spooledRecords = BoundedChannel<SpooledPiece>(capacity: 8)
+        let decoding = Task {
+            for await piece in spooledRecords {
+                _ = await offer(piece.bytes, record: piece.record, firstLine: Int(clamping: piece.firstLine), ingestor: ingestor)
+            }
         }
-        // A last line without a newline is still a line, but only at the real end of input (not a drain).
-        if !shouldStop(), let last = aligned.finish() { try await spoolAndOffer(last, aligned: aligned, ingestor: ingestor) }
+        defer { spooledRecords.finish() }
+        do {
+            var aligned = LineAlignedBlocks(maxLineBytes: maxLineBytes, startingAt: startOffset)
+            var iterator = blocks.makeAsyncIterator()
+            while !shouldStop() {
+                guard let block = await iterator.next() else { break }
+                if let whole = aligned.cut(block) { try await spool(whole, aligned: aligned, into: spooledRecords) }
+            }
+            // A last line without a newline is still a line, but only at the real end of input (not a drain).
+            if !shouldStop(), let last = aligned.finish() { try await spool(last, aligned: aligned, into: spooledRecords) }
+        } catch {
+            spooledRecords.finish()
+            await decoding.value
+            throw error
+        }
+        spooledRecords.finish()
+        await decoding.value
     }
 
-    /// Spools whole lines as records of at most `recordLines` lines each, and offers each. The last record
-    /// carries the offset at the end of `whole`; earlier ones the offset at their own end.
-    private func spoolAndOffer(_ whole: [UInt8], aligned: LineAlignedBlocks, ingestor: Ingestor) async throws {
+    private struct SpooledPiece: Sendable {
+        var record: UInt64
+        var firstLine: UInt64
+        var bytes: [UInt8]
+    }
+
+    /// Spools whole lines as records of at most `recordLines` lines each and queues them for decoding. Each
+    /// record carries the input offset at its own end.
+    private func spool(_ whole: [UInt8], aligned: LineAlignedBlocks, into channel: BoundedChannel<SpooledPiece>) async throws {
         let tracksOffset = tracksFileOffset.load(ordering: .relaxed)
         var line = aligned.lines - LineAlignedBlocks.newlines(in: whole) + 1
         var offset = aligned.consumed - UInt64(whole.count)
         for piece in LineAlignedBlocks.split(whole, maxLines: recordLines) {
             offset += UInt64(piece.count)
             let record = try await spool.append(piece, sourceOffset: tracksOffset ? offset : 0, firstLine: line)
-            _ = await offer(piece, record: record, firstLine: Int(clamping: line), ingestor: ingestor)
+            // The channel only refuses once finished (never while this loop runs): the record stays in the spool.
+            _ = await channel.send(SpooledPiece(record: record, firstLine: line, bytes: piece))
             line += UInt64(recordLines)
         }
     }
