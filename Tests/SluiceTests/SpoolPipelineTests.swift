@@ -7,12 +7,13 @@ import Testing
 struct SpoolPipelineTests {
     typealias S = PipelineTestSupport
 
-    static func pipeline(spool: String, sync: SpoolConfiguration.SyncMode = .interval, destinations: [(String, RecordingDestination)]) throws -> Pipeline {
+    static func pipeline(spool: String, sync: SpoolConfiguration.SyncMode = .interval, destinations: [(String, any Destination)]) throws -> Pipeline {
         var configuration = S.configuration()
         configuration.spool = SpoolConfiguration(path: spool, sync: sync)
         configuration.drainTimeoutSeconds = 0.2
         return try Pipeline(configuration: configuration, options: PipelineOptions(
-            customDestinations: destinations.map { CustomDestinationRegistration(name: $0.0, destination: $0.1) }))
+            customDestinations: destinations.map { CustomDestinationRegistration(name: $0.0, destination: $0.1,
+                                                                   retry: RetryConfiguration(maxAttempts: 100_000, initialBackoffMs: 5, maxBackoffMs: 20)) }))
     }
 
     /// Every record in the spool's segment files, read directly (no lock needed to read).
@@ -28,7 +29,8 @@ struct SpoolPipelineTests {
     @Test("with sync always, ingest returns only once the body is in the spool; what misses the drain deadline replays next run, to that destination only")
     func ingestIsDurableAndReplays() async throws {
         let path = freshSpoolPath()
-        let stuck = RecordingDestination(blocking: true)
+        // Fails every attempt (retryably) until the drain deadline: its events stay in the spool.
+        let stuck = FailingDestination(retryable: true)
         let healthy = RecordingDestination()
         let first = try Self.pipeline(spool: path, sync: .always, destinations: [("stuck", stuck), ("healthy", healthy)])
         let run = Task { try await first.run() }
@@ -44,7 +46,6 @@ struct SpoolPipelineTests {
         #expect(summary1.destinations["stuck"]?.deadLettered == 0)
         #expect(summary1.spool?.recordsLeft == 1)
         #expect(summary1.isBalanced)
-        stuck.release()
 
         let stuckAgain = RecordingDestination()
         let healthyAgain = RecordingDestination()
@@ -66,8 +67,7 @@ struct SpoolPipelineTests {
     @Test("metrics, the progress line and the summary JSON show the spool's bytes, segments and oldest unsettled record")
     func spoolFiguresAreReported() async throws {
         let path = freshSpoolPath()
-        let stuck = RecordingDestination(blocking: true)
-        let pipeline = try Self.pipeline(spool: path, destinations: [("stuck", stuck)])
+        let pipeline = try Self.pipeline(spool: path, destinations: [("stuck", FailingDestination(retryable: true))])
         let run = Task { try await pipeline.run() }
         _ = await pipeline.ingest(S.bytes((0..<5).map { S.eventLine($0) }))
         try await Task.sleep(for: .milliseconds(50))
@@ -78,7 +78,6 @@ struct SpoolPipelineTests {
         #expect(String(decoding: metrics.jsonBytes(), as: UTF8.self).contains("\"spool\":{\"bytes\":"))
         #expect(ProgressDisplay.line(for: metrics, rate: 0, width: 500).contains("spool "))
         pipeline.shutdown(gracePeriod: .milliseconds(50))
-        stuck.release()
         let summary = try await run.value
         let json = String(decoding: summary.jsonBytes(), as: UTF8.self)
         #expect(json.contains("\"leftInSpool\":5") && json.contains("\"replayed\":0") && json.contains("\"spool\":{\"corruptRecords\":0"))
