@@ -18,6 +18,9 @@ struct BenchCommand: Sendable {
     var peersDirectory: String?
     var showHelp = false
     var listKnobs = false
+    /// `--ingest-latency`: time `Pipeline.ingest` of 100-event bodies with a spool in each sync mode.
+    var ingestLatency = false
+    var ingestBodies = 2000
 
     /// The configurations to measure: the cartesian product of `--sweep`s, or the default plan without any.
     var configurations: [BenchSettings] {
@@ -68,6 +71,8 @@ struct BenchCommand: Sendable {
                 command.baseline.events = 20_000
                 command.repetitions = 2
                 command.micro = MicroSuite(events: 20_000, jsonLines: 2000, channelElements: 10_000, repetitions: 2)
+            case "--ingest-latency": command.ingestLatency = true
+            case "--ingest-bodies": command.ingestBodies = try number(argument, min: 1)
             case "--peers": command.peers = true
             case "--peer-events": command.peerEvents = try number(argument, min: 1)
             case "--peer-runs": command.peerRuns = try number(argument, min: 1)
@@ -114,6 +119,8 @@ struct BenchCommand: Sendable {
       --json FILE              write every figure (and raw repetitions) as JSON
       --compare BASELINE.json  print ratios of this run to an earlier --json file
     peers
+      --ingest-latency         only time Pipeline.ingest of 100-event bodies with a spool (sync always,
+                               interval, none) and without; --ingest-bodies N (default 2000)
       --peers                  only compare `sluice --format segment` with the orjson peer (orjson_relay.py)
       --peers-dir DIR          where the peer programs are (default: shared/bench beside the package directory)
       --peer-events N          events in the peer input (default 300000)

@@ -26,6 +26,15 @@ if command.listKnobs {
 }
 
 let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("sluice-bench: " + $0 + "\n").utf8)) }
+if command.ingestLatency {
+    do {
+        print(try await IngestLatencyBenchmark(bodies: command.ingestBodies, progress: progress).run())
+    } catch {
+        progress("\(error)")
+        exit(1)
+    }
+    exit(0)
+}
 if command.peers {
     let executable = ConfigExecutor.currentExecutable() ?? CommandLine.arguments[0]
     let binDirectory = URL(fileURLWithPath: executable).deletingLastPathComponent().path

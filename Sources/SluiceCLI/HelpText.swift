@@ -47,6 +47,10 @@ enum HelpText {
           --metrics-listen HOST:PORT
                                    Serve GET /healthz and GET /metrics (Prometheus text) on HOST:PORT while
                                    the run lasts.
+          --spool DIR              Write input to the disk spool DIR before it enters the pipeline; a run
+                                   after a crash delivers what was not settled, and with --input FILE it
+                                   continues in FILE where the spool left off. What misses the drain
+                                   deadline stays in DIR for the next run.
           --version                Print the version.
           -h, --help               Print this help. `sluice COMMAND --help` explains a subcommand.
 

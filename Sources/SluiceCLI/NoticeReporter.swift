@@ -21,7 +21,8 @@ final class NoticeReporter: Sendable {
     }
 
     func report(_ notice: PipelineNotice) {
-        if notice.isWriteFailure {
+        // Write failures and spool notices are shown even with --quiet: they say what happened to data.
+        if notice.isWriteFailure || notice.isSpool {
             StandardError.write("sluice: \(notice)")
             return
         }

@@ -59,6 +59,11 @@ final class ProgressDisplay: RunObserver {
             if d.retries > 0 { text += ", \(compact(d.retries)) retries" }
             parts.append(text)
         }
+        if let spool = m.spool {
+            var text = "spool \(compact(spool.bytes))B/\(spool.segments) seg"
+            if spool.oldestUnsettledAgeSeconds > 0 { text += ", oldest \(formatSeconds(spool.oldestUnsettledAgeSeconds))" }
+            parts.append(text)
+        }
         var tail = formatSeconds(m.elapsedSeconds)
         if m.phase == .draining { tail += " draining" }
         parts.append(tail)

@@ -29,6 +29,12 @@ enum RunCommand {
             return 2
         }
         if let drain = options.drainTimeout { configuration.drainTimeoutSeconds = drain }
+        if let spool = options.spoolPath {
+            // --spool DIR names the directory; the configuration's other spool settings still apply.
+            var settings = configuration.spool ?? SpoolConfiguration(path: spool)
+            settings.path = spool
+            configuration.spool = settings
+        }
 
         let reporter = InvalidReporter()
         var pipelineOptions = PipelineOptions()
@@ -66,7 +72,7 @@ enum RunCommand {
             return 2
         }
         let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet,
-                                     listeners: listeners)
+                                     listeners: listeners, spooled: configuration.spool != nil)
         let observer = RunObservers.start(for: pipeline, options: options)
         let summary: Summary
         do {
@@ -116,7 +122,9 @@ enum RunCommand {
 final class SignalHandlers {
     private let sources: [DispatchSourceSignal]
 
-    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool, listeners: RunListeners? = nil) {
+    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool, listeners: RunListeners? = nil, spooled: Bool = false) {
+        // With a spool, what is not delivered in time stays there for the next run instead of being dead-lettered.
+        let rest = spooled ? "leaving the rest in the spool for the next run" : "dead-lettering the rest"
         let signals = [SIGINT, SIGTERM]
         let counter = SignalCounter()
         sources = signals.map { number in
@@ -128,7 +136,7 @@ final class SignalHandlers {
                     let drain = { @Sendable in pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000))) }
                     if let listeners { listeners.beginShutdown(then: drain, timeout: gracePeriod) } else { drain() }
                 } else {
-                    if !quiet { StandardError.write("sluice: second signal: giving up on delivery, dead-lettering the rest") }
+                    if !quiet { StandardError.write("sluice: second signal: giving up on delivery, \(rest)") }
                     pipeline.shutdown(gracePeriod: .zero)
                 }
             }

@@ -225,7 +225,7 @@ struct ConfigurationTests {
     // MARK: Unknown keys
 
     @Test("unknown keys are errors naming their path and the accepted keys", arguments: [
-        (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations, statsigSpecs, experiments, serve"),
+        (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations, statsigSpecs, experiments, serve, spool"),
         (#"{"dedupe": {"size": 1}}"#, "dedupe.size", "enabled, capacity, windowSeconds"),
         (#"{"filter": {"categorys": []}}"#, "filter.categorys", "categories, include, exclude"),
         (#"{"input": {"chunk": 1}}"#, "input.chunk", "maxLineBytes, chunkSize, queueCapacity, timestampUnit"),

@@ -45,6 +45,8 @@ struct BenchSettings: Codable, Sendable, Equatable, Hashable {
     var destinations = 1
     /// How long the loopback HTTP server waits before answering (`http` only).
     var latencyMs = 0
+    /// The disk spool's sync mode, or `off` for no spool (each run gets a fresh spool directory).
+    var spool = "off"
 
     /// The settings that determine the generated input: configurations sharing them share one input file.
     var workloadKey: String { "e\(events)-d\(dupRate)-i\(invalidRate)-u\(users)-p\(payloadBytes)-s\(seed)" }
@@ -102,6 +104,13 @@ struct Knob: Sendable {
              get: { $0.format }),
         int("destinations", [], "identical destinations fanned out to", \.destinations, min: 1),
         int("latencyMs", [], "loopback HTTP server delay before answering", \.latencyMs, min: 0),
+        Knob(name: "spool", aliases: ["spool.sync"], help: "off | always | interval | none (a fresh spool per run)",
+             set: { s, v in
+                 guard v == "off" || SpoolConfiguration.SyncMode(rawValue: v) != nil else { return false }
+                 s.spool = v
+                 return true
+             },
+             get: { $0.spool }),
     ]
 
     /// The knob called `name` (case-insensitive, aliases included).

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Sluice
 
 /// Builds the pipeline a ``BenchSettings`` describes (through the public API only) and times runs of it.
@@ -71,7 +72,16 @@ struct PipelineRunner: Sendable {
                 return destination
             }
         }
+        if let sync = SpoolConfiguration.SyncMode(rawValue: settings.spool) {
+            configuration.spool = SpoolConfiguration(path: Self.freshSpoolDirectory(), sync: sync)
+        }
         return try Pipeline(configuration: configuration, options: options)
+    }
+
+    /// A new, empty spool directory: a run reusing one would resume the input file and read nothing.
+    static func freshSpoolDirectory() -> String {
+        let base = (ProcessInfo.processInfo.environment["SLUICE_BENCH_SPOOL_DIR"] ?? FileManager.default.temporaryDirectory.path)
+        return base + "/sluice-bench-spool-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     }
 
     /// The destination's default batch limits with the settings' overrides.
@@ -89,6 +99,7 @@ struct PipelineRunner: Sendable {
         let start = ContinuousClock.now
         let summary = try await pipeline.run()
         let elapsed = ContinuousClock.now - start
+        if let spool = pipeline.configuration.spool { try? FileManager.default.removeItem(atPath: spool.path) }
         let cpu = ResourceUsage.cpuSeconds() - cpuBefore
         if let failure = pipeline.inputFailure { throw BenchRunError("input: \(failure)") }
         let (seconds, attoseconds) = elapsed.components

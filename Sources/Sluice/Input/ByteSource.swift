@@ -67,6 +67,16 @@ enum ByteSource {
         }
     }
 
+    /// Reads an already open descriptor (a spool-resumed input file, positioned where reading continues) and
+    /// closes it once reading ends.
+    static func start(owning fd: Int32, into channel: BoundedChannel<[UInt8]>, shouldStop: @escaping @Sendable () -> Bool,
+                      onError: @escaping @Sendable (String) -> Void) {
+        Task {
+            await readLoop(fd: fd, channel: channel, shouldStop: shouldStop, onError: onError)
+            close(fd)
+        }
+    }
+
     private static func readLoop(fd: Int32, channel: BoundedChannel<[UInt8]>, shouldStop: @Sendable () -> Bool,
                                  onError: @Sendable (String) -> Void) async {
         defer { channel.finish() }

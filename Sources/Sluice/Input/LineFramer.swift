@@ -31,8 +31,10 @@ struct LineFramer {
     /// Bytes held for an unfinished line (never more than the limit; for tests and metrics).
     var bufferedBytes: Int { carry.count + discardedPrefix.count }
 
-    init(maxLineBytes: Int) {
+    /// A framer whose first line is numbered `firstLine` (a spooled record continues its input's numbering).
+    init(maxLineBytes: Int, firstLine: Int = 1) {
         self.maxLineBytes = maxLineBytes
+        self.lineNumber = firstLine - 1
     }
 
     /// Frames `block`, calling `body` for every complete line (and every overlong one).

@@ -25,6 +25,13 @@ extension MetricsSnapshot {
         w.appendRaw(",\"windowEvictions\":"); w.appendInt(Int64(dedupe.windowEvictions))
         w.appendRaw(",\"memoryBytes\":"); w.appendInt(Int64(dedupe.memoryBytes))
         w.appendByte(UInt8(ascii: "}"))
+        if let spool {
+            w.appendRaw(",\"spool\":{\"bytes\":"); w.appendInt(Int64(spool.bytes))
+            w.appendRaw(",\"segments\":"); w.appendInt(Int64(spool.segments))
+            w.appendRaw(",\"oldestUnsettledAgeSeconds\":"); w.appendDouble(Self.rounded(spool.oldestUnsettledAgeSeconds))
+            w.appendRaw(",\"corruptRecords\":"); w.appendInt(Int64(spool.corruptRecords))
+            w.appendByte(UInt8(ascii: "}"))
+        }
         if let latency {
             w.appendRaw(",\"latencySeconds\":{\"p50\":"); w.appendDouble(latency.p50)
             w.appendRaw(",\"p99\":"); w.appendDouble(latency.p99)

@@ -88,6 +88,27 @@ public struct MetricsSnapshot: Sendable, Equatable {
         }
     }
 
+    /// The disk spool's size and backlog (with `--spool`).
+    public struct SpoolMetrics: Sendable, Equatable {
+        /// Bytes the segment files hold, and how many there are.
+        public var bytes: Int, segments: Int
+        /// Seconds since the oldest record some destination has not settled was written (0 when none).
+        public var oldestUnsettledAgeSeconds: Double
+        /// Torn or corrupt records found so far.
+        public var corruptRecords: Int
+
+        /// Creates a value.
+        public init(bytes: Int = 0, segments: Int = 0, oldestUnsettledAgeSeconds: Double = 0, corruptRecords: Int = 0) {
+            self.bytes = bytes
+            self.segments = segments
+            self.oldestUnsettledAgeSeconds = oldestUnsettledAgeSeconds
+            self.corruptRecords = corruptRecords
+        }
+    }
+
+    /// The spool's figures; nil without a spool.
+    public var spool: SpoolMetrics?
+
     /// Where the pipeline is in its life.
     public var phase: Phase
     /// Events decoded so far (a batch body counts its events).

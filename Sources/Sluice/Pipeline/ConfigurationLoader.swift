@@ -144,7 +144,7 @@ struct ConfigurationDecoder {
     func configuration(from document: Any) throws(ConfigurationError) -> PipelineConfiguration {
         let root = try JSONObject(document, path: "", decoder: self)
         try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations",
-                            "statsigSpecs", "experiments", "serve"])
+                            "statsigSpecs", "experiments", "serve", "spool"])
         var configuration = PipelineConfiguration()
         if let dedupe = try root.object("dedupe") {
             try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"])
@@ -177,6 +177,7 @@ struct ConfigurationDecoder {
             configuration.drainTimeoutSeconds = seconds
         }
         configuration.experimentNaming = try experimentNaming(root)
+        if let spool = try root.object("spool") { configuration.spool = try SpoolConfiguration(spool) }
         let destinations = try root.array("destinations") ?? []
         if destinations.isEmpty {
             configuration.destinations = DestinationConfiguration.defaultDestinations(format: defaultOutputFormat)

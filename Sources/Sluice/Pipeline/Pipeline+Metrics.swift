@@ -40,12 +40,19 @@ extension Pipeline {
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             latencySummary = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }
-        return MetricsSnapshot(
+        var snapshot = MetricsSnapshot(
             phase: phase, ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates,
             filtered: counts.filtered, queuedChunks: ingestQueue.count, destinations: destinations,
             dedupe: MetricsSnapshot.DedupeMetrics(size: dedupe.size, capacityEvictions: dedupe.capacityEvictions,
                                                   windowEvictions: dedupe.windowEvictions, memoryBytes: dedupe.memoryBytes),
             elapsedSeconds: elapsed, eventsPerSecond: elapsed > 0 ? Double(counts.ingested) / elapsed : 0,
             latency: latencySummary, deadLetterWriteFailures: deadLetters?.failures ?? 0)
+        if let spool = spooled?.spool {
+            let stats = spool.stats
+            snapshot.spool = MetricsSnapshot.SpoolMetrics(bytes: stats.bytes, segments: stats.segments,
+                                                          oldestUnsettledAgeSeconds: stats.oldestUnsettledAgeSeconds,
+                                                          corruptRecords: stats.corruptRecords)
+        }
+        return snapshot
     }
 }

@@ -23,7 +23,8 @@ public struct PipelineOptions: Sendable {
     public var httpTransport: (any HTTPTransport)?
     /// Called as things happen that an operator should hear about: a new dead-letter reason per destination,
     /// a failed dead-letter, stdout or file write, an output whose reader went away. Each at most once per run
-    /// (per destination or output); the command line prints them on standard error.
+    /// (per destination or output), and what a spool found on open or could not do; the command line prints
+    /// them on standard error.
     public var onNotice: (@Sendable (PipelineNotice) -> Void)?
     /// Told as the read blocks of ``input`` settle (each block is one unit, numbered from 0); nil (the default)
     /// tracks nothing and costs nothing. See ``AcknowledgementReceiver``.
@@ -103,6 +104,8 @@ public final class Pipeline: Sendable {
     let specsLoader: StatsigSpecsLoader?
     /// Settlement of ``ingest(_:)`` bodies, one unit per body.
     let ingestTracker: SettlementTracker
+    /// The disk spool and the input that goes through it, when one is configured.
+    let spooled: SpooledSource?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -133,10 +136,19 @@ public final class Pipeline: Sendable {
         let accounting = Accounting(destinations: names)
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
+        // With a spool, what misses the drain deadline stays in the spool for the next run.
+        let deadlinePolicy: DrainDeadlinePolicy = configuration.spool == nil ? options.drainDeadlinePolicy : .leaveUnsettled
         branches = parts.enumerated().map { [shutdownState, latency] index, part in
             DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
                               shutdown: shutdownState, latency: latency, queueCapacity: capacity,
-                              deadlinePolicy: options.drainDeadlinePolicy, redactor: redactor, notices: notices)
+                              deadlinePolicy: deadlinePolicy, redactor: redactor, notices: notices)
+        }
+        // A record is the unit a restart replays whole. Half the smallest batch (and at most a chunk): a batch then
+        // spans at most three records, so what a crash re-sends stays close to the batches that were in flight.
+        let smallestBatch = parts.map(\.batch.maxEvents).min() ?? configuration.input.chunkSize
+        let recordLines = max(1, min(configuration.input.chunkSize, smallestBatch / 2))
+        spooled = try configuration.spool.map {
+            try SpooledSource.open($0, destinations: names, recordLines: recordLines, onNotice: options.spoolNotices)
         }
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
@@ -192,6 +204,16 @@ public final class Pipeline: Sendable {
         }
         defer { gate.leave() }
         if let specsLoader { await specsLoader.waitUntilLoaded() }
+        if let spooled {
+            do {
+                return try await spooled.ingest(body, context: context, ingestor: ingestor)
+            } catch {
+                // Not durable, so not accepted: the caller must not acknowledge it (a relay answers 503).
+                options.onNotice?(.spool("\(error)"))
+                return IngestResult(accepted: 0, invalid: [], refused: true,
+                                    settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
+            }
+        }
         let settlement = IngestSettlement()
         let (accepted, invalid) = await ingestor.ingest(body, context: context) { [ingestTracker] events in
             ingestTracker.begin(events: events, settlement: settlement)
@@ -233,6 +255,7 @@ public final class Pipeline: Sendable {
         // A byte source stops reading and finishes the block queue itself, after handing over the block it has
         // read: finishing it here would refuse that block, and bytes already read would be in no count.
         if case .none = options.input { blockQueue.finish() }
+        spooled?.spool.stopWaitingForSpace()
     }
 
     /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
@@ -252,13 +275,27 @@ public final class Pipeline: Sendable {
         startTime.withLock { $0 = Clock.nanoseconds() }
         let dedupeEnabled = configuration.dedupe.enabled && !options.disableDedupe
         let filterInput = dedupeEnabled ? BoundedChannel<EventChunk>(capacity: max(1, configuration.input.queueCapacity)) : ingestQueue
-        ByteSource.start(options.input, into: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining }) { message in
-            self.inputError.withLock { $0 = message }
+        // With a spool, an input file continues where the spool left off (or starts over, saying why).
+        var inputStart: UInt64 = 0
+        let shouldStop: @Sendable () -> Bool = { [shutdownState] in shutdownState.isDraining }
+        let onError: @Sendable (String) -> Void = { message in self.inputError.withLock { $0 = message } }
+        if let spooled, case .file(let path) = options.input {
+            switch spooled.openInputFile(path, onNotice: options.spoolNotices) {
+            case .success(let opened):
+                inputStart = opened.offset
+                ByteSource.start(owning: opened.descriptor, into: blockQueue, shouldStop: shouldStop, onError: onError)
+            case .failure(let error):
+                onError(error.message)
+                blockQueue.finish()
+            }
+        } else {
+            ByteSource.start(options.input, into: blockQueue, shouldStop: shouldStop, onError: onError)
         }
         let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
         defer { specsRefresh.cancel() }
+        let start = inputStart
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.runInput() }
+            group.addTask { await self.runInput(start: start) }
             if dedupeEnabled {
                 let deduplicator = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats)
                 group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
@@ -272,13 +309,16 @@ public final class Pipeline: Sendable {
             }
         }
         deadLetters?.close()
+        spooled?.close()
         progress.markFinished()
         return summary()
     }
 
     /// Reads the input source (if any) and waits for `ingest` callers, then ends the first queue.
-    private func runInput() async {
-        if case .none = options.input {
+    private func runInput(start: UInt64) async {
+        if let spooled {
+            await runSpooledInput(spooled, start: start)
+        } else if case .none = options.input {
             // Input comes only from ingest(): wait for finish() or shutdown.
         } else {
             let tracker = options.inputAcknowledgements.map { makeSettlementTracker(receiver: $0) }
@@ -315,6 +355,7 @@ public final class Pipeline: Sendable {
         summary.deadLetterWriteFailures = deadLetters?.failures ?? 0
         summary.incompleteLines = counts.incomplete
         if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }
+        if let spooled { addSpoolFigures(to: &summary, spooled) }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

@@ -17,6 +17,9 @@ public enum PipelineNotice: Sendable, Equatable, CustomStringConvertible {
     /// The reader of `output` went away (`EPIPE`, as in `sluice | head -1`): the pipeline stops reading input and
     /// dead-letters what that output can no longer take; other destinations drain within the drain timeout.
     case outputClosed(output: String)
+    /// What a spool found on open (a torn tail cut off, a missing cursor), a resumed or restarted input file, a
+    /// spool that could not take a body. Shown even with `--quiet`: it says what happened to kept data.
+    case spool(String)
 
     /// One line for a person, without the program name.
     public var description: String {
@@ -29,14 +32,24 @@ public enum PipelineNotice: Sendable, Equatable, CustomStringConvertible {
             return "\(output): write failed: \(error); its events are dead-lettered"
         case .outputClosed(let output):
             return "\(output): closed by its reader (broken pipe); stopped reading input, events not written are dead-lettered"
+        case .spool(let message):
+            return message
         }
+    }
+
+    /// True for what a spool reports.
+    public var isSpool: Bool {
+        if case .spool = self { return true }
+        return false
     }
 
     /// True for the notices that mean Sluice could not write somewhere (exit status 3), false for dead-letter
     /// reasons, which are information about destinations.
     public var isWriteFailure: Bool {
-        if case .deadLetterReason = self { return false }
-        return true
+        switch self {
+        case .deadLetterReason, .spool: return false
+        case .deadLetterWriteFailed, .outputWriteFailed, .outputClosed: return true
+        }
     }
 }
 

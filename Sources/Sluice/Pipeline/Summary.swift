@@ -29,7 +29,28 @@ public struct Summary: Sendable, Equatable {
         /// Events that missed the drain deadline and were kept by the source (a spool) for the next run instead
         /// of being dead-lettered.
         public var leftUnsettled = 0
+        /// Events taken from the spool at start that this destination was still owed (with a spool).
+        public var replayed = 0
     }
+
+    /// The disk spool's part of the account (with `--spool`).
+    public struct SpoolSummary: Sendable, Equatable {
+        /// Torn or corrupt records found (cut off a segment's tail on open, or skipped on replay).
+        public var corruptRecords = 0
+        /// Records replayed at start.
+        public var replayedRecords = 0
+        /// Records some destination has not settled at the end of the run: the next run replays them.
+        public var recordsLeft = 0
+        /// Bytes and segment files the spool holds at the end of the run.
+        public var bytes = 0, segments = 0
+        /// Appends that failed (a full disk, an I/O error); input stopped at the first.
+        public var writeFailures = 0
+        /// Cursor files that could not be rewritten (their records may be sent again after a restart).
+        public var cursorWriteFailures = 0
+    }
+
+    /// The spool's figures; nil without a spool.
+    public var spool: SpoolSummary?
 
     /// Events decoded (a batch line counts its events).
     public var ingested: Int
@@ -101,7 +122,9 @@ public struct Summary: Sendable, Equatable {
 
     /// Whether a dead-letter, stdout or file write failed during the run.
     public var couldNotRecordEverything: Bool {
+        // A spool that could not take input or write a cursor is Sluice failing to write, too.
         deadLetterWriteFailures > 0 || destinations.values.contains { $0.writeFailures > 0 }
+            || (spool.map { $0.writeFailures > 0 || $0.cursorWriteFailures > 0 } ?? false)
     }
 
     /// The summary as one JSON object (keys in a stable order).
@@ -127,6 +150,11 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"requests\":"); w.appendInt(Int64(d.requests))
             w.appendRaw(",\"retries\":"); w.appendInt(Int64(d.retries))
             w.appendRaw(",\"failedRequests\":"); w.appendInt(Int64(d.failedRequests))
+            if spool != nil {
+                w.appendRaw(",\"replayed\":"); w.appendInt(Int64(d.replayed))
+                w.appendRaw(",\"alreadySettled\":"); w.appendInt(Int64(d.alreadySettled))
+                w.appendRaw(",\"leftInSpool\":"); w.appendInt(Int64(d.leftUnsettled))
+            }
             w.appendByte(UInt8(ascii: "}"))
         }
         w.appendRaw("},\"incompleteLines\":"); w.appendInt(Int64(incompleteLines))
@@ -143,6 +171,16 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"statsigSpecs\":{\"fetches\":"); w.appendInt(Int64(specs.fetches))
             w.appendRaw(",\"failedFetches\":"); w.appendInt(Int64(specs.failedFetches))
             if let error = specs.lastError { w.appendRaw(",\"lastError\":"); w.appendString(error) }
+            w.appendByte(UInt8(ascii: "}"))
+        }
+        if let spool {
+            w.appendRaw(",\"spool\":{\"corruptRecords\":"); w.appendInt(Int64(spool.corruptRecords))
+            w.appendRaw(",\"replayedRecords\":"); w.appendInt(Int64(spool.replayedRecords))
+            w.appendRaw(",\"recordsLeft\":"); w.appendInt(Int64(spool.recordsLeft))
+            w.appendRaw(",\"bytes\":"); w.appendInt(Int64(spool.bytes))
+            w.appendRaw(",\"segments\":"); w.appendInt(Int64(spool.segments))
+            w.appendRaw(",\"writeFailures\":"); w.appendInt(Int64(spool.writeFailures))
+            w.appendRaw(",\"cursorWriteFailures\":"); w.appendInt(Int64(spool.cursorWriteFailures))
             w.appendByte(UInt8(ascii: "}"))
         }
         w.appendRaw(",\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
@@ -167,10 +205,19 @@ public struct Summary: Sendable, Equatable {
         for name in destinations.keys.sorted() {
             let d = destinations[name]!
             let unwritten = d.writeFailures > 0 ? " (\(d.writeFailures) could not be written)" : ""
-            lines.append("  \(name): \(d.delivered) delivered, \(d.filtered) filtered, \(d.deadLettered) dead-lettered\(unwritten), \(d.dropped) dropped")
+            var line = "  \(name): \(d.delivered) delivered, \(d.filtered) filtered, \(d.deadLettered) dead-lettered\(unwritten), \(d.dropped) dropped"
+            if spool != nil {
+                line += ", \(d.replayed) replayed, \(d.alreadySettled) already settled, \(d.leftUnsettled) left in spool"
+            }
+            lines.append(line)
             for (reason, n) in d.deadLetteredByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
                 lines.append("    \(n) dead-lettered: \(reason)")
             }
+        }
+        if let spool {
+            lines.append("  spool: \(spool.replayedRecords) records replayed, \(spool.recordsLeft) left for the next run, "
+                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes in \(spool.segments) segments"
+                         + (spool.writeFailures > 0 ? ", WRITE FAILED" : ""))
         }
         if incompleteLines > 0 {
             lines.append("sluice: \(incompleteLines) line cut off by the shutdown before its newline (kept in the dead-letter file, if any)")

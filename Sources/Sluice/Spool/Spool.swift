@@ -67,13 +67,19 @@ final class Spool: Sendable {
         var durableWaiters: [(sequence: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var spaceWaiters: [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] = []
         var settled: [SettledSequences]
+        /// Changed since the cursor file was last written; changed since it was last written with fsync.
         var cursorChanged: [Bool]
+        /// The frontier in each cursor file as last written (rename done), and as last made durable (fsynced).
+        var writtenFrontier: [UInt64]
         var persistedFrontier: [UInt64]
+        var wakePending = false
+        var cursorWakePending = false
         var manifest: SpoolManifest
         var corruptRecords = 0
         var cursorWriteFailures = 0
         var closed = false
         var writeFailure: String?
+        var refuseWhenFull = false
     }
 
     let configuration: SpoolConfiguration
@@ -87,6 +93,8 @@ final class Spool: Sendable {
     private let state: Mutex<State>
     private let wake = DispatchSemaphore(value: 0)
     private let committerDone = DispatchSemaphore(value: 0)
+    private let cursorWake = DispatchSemaphore(value: 0)
+    private let cursorWriterDone = DispatchSemaphore(value: 0)
     /// Records rotate to a new segment past this size: small enough that settled data is deleted promptly and
     /// a full spool frees space in steps, large enough that deleting one is rare.
     let segmentBytes: Int
@@ -107,74 +115,100 @@ final class Spool: Sendable {
             try SpoolManifest.decode($0, file: directory.file(SpoolManifest.fileName))
         } ?? SpoolManifest()
 
-        // Segments, oldest first. Only the last can have a torn tail (appends happen only there).
+        // Segments, oldest first. Only the last can have a torn tail (appends happen only there). A run that
+        // died before appending leaves an empty last segment: drop it, and look at the one before.
         var segments: [Segment] = []
         let names = try directory.entries()
-        let segmentNames = names.compactMap { name in SpoolFormat.firstSequence(ofSegmentNamed: name).map { ($0, name) } }
+        var segmentNames = names.compactMap { name in SpoolFormat.firstSequence(ofSegmentNamed: name).map { ($0, name) } }
             .sorted { $0.0 < $1.0 }
-        for (index, (first, name)) in segmentNames.enumerated() {
+        /// Reads the last segment whole: its last record, a torn tail cut off.
+        func scanTail(first: UInt64, name: String, size: Int) throws -> Segment {
             let path = directory.file(name)
-            let isLast = index == segmentNames.count - 1
+            let reader = try SpoolSegmentReader(path: path)
+            var segment = Segment(firstSequence: first, lastSequence: first &- 1, bytes: size, name: name, firstAppendedAt: 0)
+            var lastGood: SpoolRecord?
+            scan: while true {
+                switch reader.next() {
+                case .record(let record):
+                    if segment.firstAppendedAt == 0 { segment.firstAppendedAt = record.appendedAt }
+                    lastGood = record
+                case .end:
+                    break scan
+                case .damaged(let offset, let reason, let skippable):
+                    if skippable {
+                        // Whole but failing its CRC (a flipped bit, not a torn write): only this record is bad.
+                        // Keep what follows; replay counts and skips it if a destination is still owed it.
+                        reader.skipDamaged()
+                        continue scan
+                    }
+                    recovery.corruptRecords += 1
+                    recovery.notes.append("spool: \(name): \(reason) at byte \(offset): cut off \(size - offset) bytes "
+                                          + "(a write torn by a crash, or a damaged disk)")
+                    guard truncate(path, off_t(offset)) == 0 else {
+                        throw SpoolError("spool: cannot truncate \(path) at its last good record: \(SpoolDirectory.describeErrno())")
+                    }
+                    segment.bytes = offset
+                    break scan
+                }
+            }
+            if let lastGood {
+                segment.lastSequence = lastGood.sequence
+                if let input = manifest.input, lastGood.sequence >= input.firstSequence {
+                    manifest.input?.offset = max(input.offset, lastGood.sourceOffset)
+                }
+            }
+            return segment
+        }
+        var tail: Segment?
+        while let (first, name) = segmentNames.last {
             var info = stat()
-            guard stat(path, &info) == 0 else { throw SpoolError("spool: cannot read \(path): \(SpoolDirectory.describeErrno())") }
-            if isLast && Int(info.st_size) < SpoolFormat.fileHeaderSize {
+            guard stat(directory.file(name), &info) == 0 else {
+                throw SpoolError("spool: cannot read \(directory.file(name)): \(SpoolDirectory.describeErrno())")
+            }
+            segmentNames.removeLast()
+            if Int(info.st_size) < SpoolFormat.fileHeaderSize {
                 // Created, then the process died before its header was written: nothing to keep.
                 directory.remove(name)
                 if info.st_size > 0 { recovery.corruptRecords += 1 }
                 continue
             }
+            let segment = try scanTail(first: first, name: name, size: Int(info.st_size))
+            if segment.lastSequence < segment.firstSequence {
+                directory.remove(name)
+                continue
+            }
+            tail = segment
+            break
+        }
+        for (index, (first, name)) in segmentNames.enumerated() {
+            let path = directory.file(name)
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw SpoolError("spool: cannot read \(path): \(SpoolDirectory.describeErrno())") }
             let reader = try SpoolSegmentReader(path: path)
             var segment = Segment(firstSequence: first, lastSequence: first &- 1, bytes: Int(info.st_size), name: name, firstAppendedAt: 0)
-            if isLast {
-                var lastGood: SpoolRecord?
-                scan: while true {
-                    switch reader.next() {
-                    case .record(let record):
-                        if segment.firstAppendedAt == 0 { segment.firstAppendedAt = record.appendedAt }
-                        lastGood = record
-                    case .end:
-                        break scan
-                    case .damaged(let offset, let reason, let skippable):
-                        if skippable {
-                            // Whole but failing its CRC (a flipped bit, not a torn write): only this record is bad.
-                            // Keep what follows; replay counts and skips it if a destination is still owed it.
-                            reader.skipDamaged()
-                            continue scan
-                        }
-                        recovery.corruptRecords += 1
-                        recovery.notes.append("spool: \(name): \(reason) at byte \(offset): cut off \(Int(info.st_size) - offset) bytes "
-                                              + "(a write torn by a crash, or a damaged disk)")
-                        guard truncate(path, off_t(offset)) == 0 else {
-                            throw SpoolError("spool: cannot truncate \(path) at its last good record: \(SpoolDirectory.describeErrno())")
-                        }
-                        segment.bytes = offset
-                        break scan
-                    }
-                }
-                if let lastGood {
-                    segment.lastSequence = lastGood.sequence
-                    if let input = manifest.input, lastGood.sequence >= input.firstSequence {
-                        manifest.input?.offset = max(input.offset, lastGood.sourceOffset)
-                    }
-                }
-            } else {
-                if case .record(let record) = reader.next() { segment.firstAppendedAt = record.appendedAt }
-                segment.lastSequence = segmentNames[index + 1].0 &- 1
-            }
+            if case .record(let record) = reader.next() { segment.firstAppendedAt = record.appendedAt }
+            let next = index + 1 < segmentNames.count ? segmentNames[index + 1].0 : (tail?.firstSequence ?? first)
+            segment.lastSequence = next &- 1
             segments.append(segment)
         }
-        // An empty last segment is dropped: appends start a fresh one.
-        if let last = segments.last, last.lastSequence < last.firstSequence {
-            directory.remove(last.name)
-            segments.removeLast()
-        }
+        if let tail { segments.append(tail) }
 
         // Cursors.
         var stored: [String: SettledSequences] = [:]
+        var damaged: Set<String> = []
         for name in names where SpoolCursorFile.isCursorFile(name) {
             guard let bytes = try directory.read(name) else { continue }
-            let (destination, settled) = try SpoolCursorFile.decode(bytes, file: directory.file(name))
-            stored[destination] = settled
+            do {
+                let (destination, settled) = try SpoolCursorFile.decode(bytes, file: directory.file(name))
+                stored[destination] = settled
+            } catch let error as SpoolError where !error.isUnknownVersion {
+                // Unreadable (emptied by a power cut before its rename reached the disk, or edited by hand):
+                // its destination gets everything the spool still holds, so nothing unsettled is lost.
+                if let owner = destinations.first(where: { SpoolCursorFile.name(for: $0) == name }) {
+                    damaged.insert(owner)
+                    recovery.notes.append("\(error): destination \"\(owner)\" gets every record the spool still holds (some may be sent again)")
+                }
+            }
         }
         let highestSettled = stored.values.map { max($0.frontier, $0.ranges.last?.upperBound ?? 0) }.max() ?? 0
         let lastRecord = segments.last?.lastSequence ?? 0
@@ -187,6 +221,8 @@ final class Spool: Sendable {
             if var cursor = stored[destination] {
                 cursor.advanceFrontier(to: oldest &- 1)
                 settled.append(cursor)
+            } else if damaged.contains(destination) {
+                settled.append(SettledSequences(frontier: oldest &- 1))
             } else if manifest.destinations.contains(destination) {
                 recovery.notes.append("spool: the cursor file of destination \"\(destination)\" is missing: "
                                       + "it gets every record the spool still holds (some may be sent again)")
@@ -207,7 +243,7 @@ final class Spool: Sendable {
         self.recovery = recovery
 
         var initial = State(settled: settled, cursorChanged: Array(repeating: false, count: destinations.count),
-                            persistedFrontier: settled.map(\.frontier), manifest: manifest)
+                            writtenFrontier: settled.map(\.frontier), persistedFrontier: settled.map(\.frontier), manifest: manifest)
         initial.segments = segments
         initial.nextSequence = nextSequence
         initial.syncedSequence = nextSequence &- 1
@@ -229,8 +265,11 @@ final class Spool: Sendable {
         }
         try state.withLock { s in try openNewSegment(&s) }
         let thread = Thread { [self] in runCommitter() }
-        thread.name = "sluice.spool"
+        thread.name = "sluice.spool.commit"
         thread.start()
+        let cursorThread = Thread { [self] in runCursorWriter() }
+        cursorThread.name = "sluice.spool.cursors"
+        cursorThread.start()
     }
 
     deinit {
@@ -245,30 +284,15 @@ final class Spool: Sendable {
 
     /// Appends one record and returns its sequence number; suspends while the spool is at `maxBytes` (that is
     /// the spool's backpressure). Does not wait for an fsync: see ``waitUntilDurable(_:)``.
-    func append(_ payload: UnsafeRawBufferPointer, sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
-        guard payload.count <= SpoolFormat.maxPayload else {
-            throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
-        }
-        // Encoded (and the payload copied) before the first suspension, so the pointer does not escape.
-        let record = SpoolFormat.record(sequence: 0, sourceOffset: sourceOffset, firstLine: firstLine,
-                                        appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), payload: payload)
-        return try await appendEncoded(record, sourceOffset: sourceOffset)
-    }
-
-    /// Appends one record from an array; see ``append(_:sourceOffset:firstLine:)``.
     func append(_ payload: [UInt8], sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
-        let record = payload.withUnsafeBytes { raw in
-            SpoolFormat.record(sequence: 0, sourceOffset: sourceOffset, firstLine: firstLine,
-                               appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), payload: raw)
-        }
         guard payload.count <= SpoolFormat.maxPayload else {
             throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
         }
-        return try await appendEncoded(record, sourceOffset: sourceOffset)
-    }
-
-    private func appendEncoded(_ record: [UInt8], sourceOffset: UInt64) async throws -> UInt64 {
-        let size = record.count
+        let header = SpoolFormat.recordHeader(payloadCount: payload.count, sourceOffset: sourceOffset, firstLine: firstLine,
+                                              appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
+        // The payload's CRC is the costly part (a pass over the bytes): computed here, outside the lock.
+        let payloadCRC = CRC32C.checksum(payload)
+        let size = header.count + payload.count
         while true {
             let result: Result<UInt64, SpoolError>? = await withCheckedContinuation { continuation in
                 let outcome = state.withLock { s -> Result<UInt64, SpoolError>?? in
@@ -278,15 +302,18 @@ final class Spool: Sendable {
                     // record bigger than maxBytes could never be written.
                     let everythingSettled = s.settled.allSatisfy { $0.frontier >= s.nextSequence &- 1 }
                     guard s.totalBytes + size <= configuration.maxBytes || everythingSettled else {
+                        if s.refuseWhenFull {
+                            return .some(.failure(SpoolError("spool: \(configuration.path) is full (maxBytes \(configuration.maxBytes)) and the pipeline is stopping")))
+                        }
                         s.spaceWaiters.append(continuation)
                         return .none
                     }
-                    return .some(write(record, sourceOffset: sourceOffset, into: &s))
+                    return .some(write(header: header, payload: payload, payloadCRC: payloadCRC, sourceOffset: sourceOffset, into: &s))
                 }
                 if let outcome { continuation.resume(returning: outcome) }
             }
             if let result {
-                if configuration.sync == .always { wake.signal() }
+                if configuration.sync == .always, state.withLock({ requestWake(&$0) }) { wake.signal() }
                 return try result.get()
             }
         }
@@ -303,12 +330,18 @@ final class Spool: Sendable {
                 s.durableWaiters.append((sequence, continuation))
                 return false
             }
-            if ready { continuation.resume() } else { wake.signal() }
+            if ready {
+                continuation.resume()
+            } else if state.withLock({ requestWake(&$0) }) {
+                wake.signal()
+            }
         }
     }
 
-    /// Writes a record at the end of the active segment (under the lock, so file order is sequence order).
-    private func write(_ encoded: [UInt8], sourceOffset: UInt64, into s: inout State) -> Result<UInt64, SpoolError> {
+    /// Writes a record at the end of the active segment (under the lock, so file order is sequence order): one
+    /// `writev` of the header and the payload, no copy of the payload.
+    private func write(header template: [UInt8], payload: [UInt8], payloadCRC: UInt32, sourceOffset: UInt64,
+                       into s: inout State) -> Result<UInt64, SpoolError> {
         if let active = s.segments.last, active.bytes >= segmentBytes {
             do { try openNewSegment(&s) } catch let error as SpoolError {
                 s.writeFailure = error.message
@@ -316,12 +349,11 @@ final class Spool: Sendable {
             } catch { return .failure(SpoolError("spool: \(error)")) }
         }
         let sequence = s.nextSequence
-        var record = encoded
-        withUnsafeBytes(of: sequence.littleEndian) { record.replaceSubrange(8..<16, with: $0) }
-        let crc = record.withUnsafeBytes { SpoolFormat.checksum(ofRecord: $0) }
-        withUnsafeBytes(of: crc.littleEndian) { record.replaceSubrange(4..<8, with: $0) }
+        var header = template
+        SpoolFormat.seal(&header, sequence: sequence, payloadCRC: payloadCRC)
         let index = s.segments.count - 1
-        guard SpoolDirectory.writeAll(s.activeDescriptor, record) else {
+        let size = header.count + payload.count
+        guard Self.writeAll(s.activeDescriptor, header, payload) else {
             let reason = SpoolDirectory.describeErrno()
             // Leave no partial record behind: cut the segment back to its last whole record.
             _ = ftruncate(s.activeDescriptor, off_t(s.segments[index].bytes))
@@ -329,13 +361,43 @@ final class Spool: Sendable {
         }
         s.nextSequence += 1
         s.segments[index].lastSequence = sequence
-        s.segments[index].bytes += record.count
+        s.segments[index].bytes += size
         if s.segments[index].firstAppendedAt == 0 {
-            s.segments[index].firstAppendedAt = record.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt64.self, $0, at: 32) }
+            s.segments[index].firstAppendedAt = header.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt64.self, $0, at: 32) }
         }
-        s.totalBytes += record.count
+        s.totalBytes += size
         if sourceOffset > 0 { s.lastSourceOffset = sourceOffset }
         return .success(sequence)
+    }
+
+    /// `writev` of two buffers, continuing after short writes.
+    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: [UInt8]) -> Bool {
+        first.withUnsafeBytes { a in
+            second.withUnsafeBytes { b in
+                var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: a.baseAddress), iov_len: a.count),
+                               iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress), iov_len: b.count)]
+                var remaining = a.count + b.count
+                var index = 0
+                while remaining > 0 {
+                    let n = vectors.withUnsafeMutableBufferPointer { v in writev(fd, v.baseAddress! + index, Int32(v.count - index)) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    remaining -= n
+                    var written = n
+                    while index < vectors.count && written >= vectors[index].iov_len {
+                        written -= vectors[index].iov_len
+                        index += 1
+                    }
+                    if index < vectors.count && written > 0 {
+                        vectors[index].iov_base = vectors[index].iov_base.map { $0 + written }
+                        vectors[index].iov_len -= written
+                    }
+                }
+                return true
+            }
+        }
     }
 
     /// Seals the active segment (the committer fsyncs and closes it) and starts a new one at `nextSequence`.
@@ -364,14 +426,22 @@ final class Spool: Sendable {
     /// Records that destination `index` settled the records in `range` (delivered, filtered, dead-lettered or
     /// dropped every event that came from them). Cheap: the cursor file is rewritten by the committer.
     func settle(destination index: Int, _ range: ClosedRange<UInt64>) {
-        let waiters = state.withLock { s -> [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] in
-            guard index < s.settled.count else { return [] }
-            if s.settled[index].insert(range) { s.cursorChanged[index] = true }
+        let (waiters, wake) = state.withLock { s -> ([CheckedContinuation<Result<UInt64, SpoolError>?, Never>], Bool) in
+            guard index < s.settled.count else { return ([], false) }
+            var wake = false
+            if s.settled[index].insert(range) {
+                s.cursorChanged[index] = true
+                if !s.cursorWakePending {
+                    s.cursorWakePending = true
+                    wake = true
+                }
+            }
             // An append waiting for space may go ahead once everything is settled (see append).
-            guard !s.spaceWaiters.isEmpty else { return [] }
+            guard !s.spaceWaiters.isEmpty else { return ([], wake) }
             defer { s.spaceWaiters = [] }
-            return s.spaceWaiters
+            return (s.spaceWaiters, wake)
         }
+        if wake { cursorWake.signal() }
         waiters.forEach { $0.resume(returning: nil) }
     }
 
@@ -436,6 +506,14 @@ final class Spool: Sendable {
         }
     }
 
+    /// Records some destination has not settled (each counted once).
+    var unsettledRecordCount: Int {
+        (0..<destinations.count).map { unsettledCount(destination: $0) }.max() ?? 0
+    }
+
+    /// The last sequence number the committer has made durable.
+    var syncedSequence: UInt64 { state.withLock { $0.syncedSequence } }
+
     /// How many records destination `index` has not settled.
     func unsettledCount(destination index: Int) -> Int {
         state.withLock { s in
@@ -449,24 +527,55 @@ final class Spool: Sendable {
 
     // MARK: - Committer
 
-    /// The committer thread: a group commit every `syncIntervalMs` (or at once when an `always` append waits),
-    /// changed cursors rewritten, settled segments deleted.
+    /// The committer thread. Every `syncIntervalMs` (a tick): a group commit (fsync of what was appended), the
+    /// cursor files made durable (fsync of each changed one and of the directory), settled segments deleted.
+    /// With `always`, an append waiting for durability is committed at once. Cursor files themselves are
+    /// written by ``runCursorWriter()``, which never waits for a disk flush.
     private func runCommitter() {
-        let interval = DispatchTimeInterval.milliseconds(configuration.syncIntervalMs)
-        var lastCursorWrite = DispatchTime.now()
+        let interval = UInt64(configuration.syncIntervalMs) * 1_000_000
+        var nextTick = DispatchTime.now().uptimeNanoseconds + interval
         while true {
-            let woken = wake.wait(timeout: .now() + interval) == .success
-            let closing = state.withLock { $0.closed }
-            commit()
-            let due = DispatchTime.now() >= lastCursorWrite + interval
-            if due || closing || !woken {
-                persistCursors()
+            let now = DispatchTime.now().uptimeNanoseconds
+            _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick > now ? nextTick - now : 0)))
+            let closing = state.withLock { s -> Bool in
+                s.wakePending = false
+                return s.closed
+            }
+            let tick = closing || DispatchTime.now().uptimeNanoseconds >= nextTick
+            if tick || configuration.sync == .always { commit() }
+            if tick {
+                makeCursorsDurable()
                 deleteSettledSegments()
-                lastCursorWrite = DispatchTime.now()
+                nextTick = DispatchTime.now().uptimeNanoseconds + interval
             }
             if closing { break }
         }
         committerDone.signal()
+    }
+
+    /// The cursor thread: as soon as a destination settles more, its cursor file is rewritten (write + rename,
+    /// no fsync). That survives a crash of the process at once, which is what bounds how much a SIGKILL makes a
+    /// restart re-send, and it never waits behind the group commit's fsyncs (which can take long on a busy
+    /// disk). Paced to at most one round per millisecond.
+    private func runCursorWriter() {
+        while true {
+            _ = cursorWake.wait(timeout: .now() + .milliseconds(100))
+            let closing = state.withLock { s -> Bool in
+                s.cursorWakePending = false
+                return s.closed
+            }
+            let wrote = writeChangedCursors()
+            if closing { break }
+            if wrote { usleep(1000) }
+        }
+        cursorWriterDone.signal()
+    }
+
+    /// Wakes the committer unless a wake-up is already pending (called with the lock held).
+    private func requestWake(_ s: inout State) -> Bool {
+        guard !s.wakePending else { return false }
+        s.wakePending = true
+        return true
     }
 
     /// fsyncs what was appended since the last commit (sealed segments, then the active one) and releases the
@@ -502,7 +611,8 @@ final class Spool: Sendable {
         ready.forEach { $0.resume() }
     }
 
-    private func persistCursors() {
+    /// Rewrites every changed cursor file (atomically, without fsync); returns whether it wrote any.
+    private func writeChangedCursors() -> Bool {
         let changed = state.withLock { s -> [(Int, SettledSequences)] in
             var changed: [(Int, SettledSequences)] = []
             for index in s.settled.indices where s.cursorChanged[index] {
@@ -514,8 +624,13 @@ final class Spool: Sendable {
         for (index, settled) in changed {
             let name = destinations[index]
             do {
-                try directory.writeAtomically(SpoolCursorFile.name(for: name), SpoolCursorFile.encode(destination: name, settled: settled))
-                state.withLock { $0.persistedFrontier[index] = settled.frontier }
+                try directory.writeAtomically(SpoolCursorFile.name(for: name), SpoolCursorFile.encode(destination: name, settled: settled),
+                                              durable: false)
+                state.withLock { s in
+                    s.writtenFrontier[index] = max(s.writtenFrontier[index], settled.frontier)
+                    // With `none` nothing is fsynced: written is as durable as it gets.
+                    if configuration.sync == .none { s.persistedFrontier[index] = s.writtenFrontier[index] }
+                }
             } catch {
                 let first = state.withLock { s -> Bool in
                     s.cursorWriteFailures += 1
@@ -524,6 +639,29 @@ final class Spool: Sendable {
                 }
                 if first { onProblem("\(error) (records may be sent again after a restart)") }
             }
+        }
+        return !changed.isEmpty
+    }
+
+    /// fsyncs the cursor files written since the last tick, then the directory (their renames): segments are
+    /// deleted only past cursors that are on the disk (see ``deleteSettledSegments()``).
+    private func makeCursorsDurable() {
+        guard configuration.sync != .none else { return }
+        let pending = state.withLock { s in
+            s.writtenFrontier.indices.filter { s.writtenFrontier[$0] > s.persistedFrontier[$0] }.map { ($0, s.writtenFrontier[$0]) }
+        }
+        guard !pending.isEmpty else { return }
+        for (index, _) in pending {
+            // The file holds at least the frontier read above (files only move forward): fsync whatever is there.
+            let fd = open(directory.file(SpoolCursorFile.name(for: destinations[index])), O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = fsync(fd)
+                closeDescriptor(fd)
+            }
+        }
+        directory.syncDirectory()
+        state.withLock { s in
+            for (index, frontier) in pending { s.persistedFrontier[index] = max(s.persistedFrontier[index], frontier) }
         }
     }
 
@@ -553,6 +691,17 @@ final class Spool: Sendable {
         waiters.forEach { $0.resume(returning: nil) }
     }
 
+    /// Makes appends waiting for space fail instead of waiting (the pipeline is draining: nothing will settle
+    /// after the drain deadline, so a full spool would never free space), and refuses new appends that do not fit.
+    func stopWaitingForSpace() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Result<UInt64, SpoolError>?, Never>] in
+            s.refuseWhenFull = true
+            defer { s.spaceWaiters = [] }
+            return s.spaceWaiters
+        }
+        waiters.forEach { $0.resume(returning: nil) }
+    }
+
     /// Final commit, cursors and manifest; stops the committer. Appends after this fail.
     func close() {
         let first = state.withLock { s -> Bool in
@@ -560,6 +709,8 @@ final class Spool: Sendable {
             return !s.closed
         }
         guard first else { return }
+        cursorWake.signal()
+        cursorWriterDone.wait()
         wake.signal()
         committerDone.wait()
         try? writeManifest()

@@ -45,7 +45,7 @@ enum SpoolCursorFile {
         }
         guard let version = object["version"] as? Int else { throw SpoolError("spool: \(file) has no format version") }
         guard version == Self.version else {
-            throw SpoolError("spool: \(file) has format version \(version); this Sluice reads version \(Self.version)")
+            throw SpoolError("spool: \(file) has format version \(version); this Sluice reads version \(Self.version)", isUnknownVersion: true)
         }
         guard let destination = object["destination"] as? String,
               let frontier = (object["frontier"] as? NSNumber).flatMap({ UInt64(exactly: $0.doubleValue) }) else {

@@ -91,7 +91,11 @@ final class SpoolDirectory: Sendable {
 
     /// Replaces `name` with `bytes` so that a crash at any moment leaves either the old or the new content:
     /// write a temporary file, fsync it, rename it over the old one, fsync the directory.
-    func writeAtomically(_ name: String, _ bytes: [UInt8]) throws {
+    ///
+    /// With `durable: false` the fsyncs are skipped: the replacement is still atomic for a crash of the process
+    /// (rename is), but a power loss may keep the old content.
+    func writeAtomically(_ name: String, _ bytes: [UInt8], durable: Bool = true) throws {
+        let durable = durable && self.durable
         let temporary = file(name + ".tmp")
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SpoolError("spool: cannot write \(temporary): \(Self.describeErrno())") }
@@ -111,7 +115,7 @@ final class SpoolDirectory: Sendable {
             unlink(temporary)
             throw SpoolError("spool: cannot rename \(temporary) to \(name): \(reason)")
         }
-        syncDirectory()
+        if durable { syncDirectory() }
     }
 
     /// The whole content of a small file, or nil when it does not exist.

@@ -5,10 +5,13 @@ public struct SpoolError: Error, Sendable, CustomStringConvertible, Equatable {
     public let message: String
     /// True when another process holds the spool's lock (the command line exits 2 for it).
     public let isLocked: Bool
+    /// True when a file carries a format version this Sluice does not read (never guessed at, always refused).
+    let isUnknownVersion: Bool
 
-    init(_ message: String, isLocked: Bool = false) {
+    init(_ message: String, isLocked: Bool = false, isUnknownVersion: Bool = false) {
         self.message = message
         self.isLocked = isLocked
+        self.isUnknownVersion = isUnknownVersion
     }
 
     /// The message.

@@ -7,8 +7,8 @@
 /// [length u32][crc32c u32][sequence u64][source offset u64][first line u64][appended at u64][payload]
 /// ```
 ///
-/// All integers are little-endian. The CRC-32C covers the length, the three 64-bit fields and the payload, so a
-/// torn write (a short tail) or a flipped bit anywhere in a record is detected. The payload is input exactly as
+/// All integers are little-endian. The CRC-32C covers the payload and then the header's other fields (length,
+/// sequence, offset, line, time), so a torn write (a short tail) or a flipped bit anywhere in a record is detected. The payload is input exactly as
 /// it entered the pipeline (whole NDJSON lines, or one `ingest` body), never the encoded output, so changing a
 /// destination's format between runs is fine. The source offset is how far into an input file the input had
 /// been read once this record was complete (0 for other sources); the first line is the input line number of
@@ -18,7 +18,8 @@
 enum SpoolFormat {
     static let magic: [UInt8] = Array("SLUICESP".utf8)
     /// Bumped whenever the layout changes; a segment with another version is refused with a clear error.
-    static let version: UInt32 = 1
+    /// Version 2: a first-line field with its top bit set marks a payload that starts with an ``IngestContext``.
+    static let version: UInt32 = 2
     static let fileHeaderSize = 16
     static let recordHeaderSize = 40
     /// A record larger than this is not one Sluice wrote (a corrupt length field): recovery stops there.
@@ -31,27 +32,32 @@ enum SpoolFormat {
         return header
     }
 
-    /// One record, ready to append.
-    static func record(sequence: UInt64, sourceOffset: UInt64, firstLine: UInt64, appendedAt: UInt64,
-                       payload: UnsafeRawBufferPointer) -> [UInt8] {
+    /// A record's 40-byte header with a zero sequence number and CRC (``seal(_:sequence:payloadCRC:)`` fills
+    /// both once the writer has assigned the sequence).
+    static func recordHeader(payloadCount: Int, sourceOffset: UInt64, firstLine: UInt64, appendedAt: UInt64) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(recordHeaderSize + payload.count)
-        appendLittleEndian(UInt32(payload.count), to: &bytes)
-        appendLittleEndian(UInt32(0), to: &bytes)  // the CRC, filled in below
-        appendLittleEndian(sequence, to: &bytes)
+        bytes.reserveCapacity(recordHeaderSize)
+        appendLittleEndian(UInt32(payloadCount), to: &bytes)
+        appendLittleEndian(UInt32(0), to: &bytes)
+        appendLittleEndian(UInt64(0), to: &bytes)
         appendLittleEndian(sourceOffset, to: &bytes)
         appendLittleEndian(firstLine, to: &bytes)
         appendLittleEndian(appendedAt, to: &bytes)
-        bytes.append(contentsOf: payload)
-        let crc = bytes.withUnsafeBytes { checksum(ofRecord: $0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(4..<8, with: $0) }
         return bytes
     }
 
-    /// The CRC a whole record (header and payload) should carry: everything except the CRC field itself.
-    static func checksum(ofRecord record: UnsafeRawBufferPointer) -> UInt32 {
-        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[0..<4]))
-        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8...]), continuing: crc)
+    /// Writes the sequence number and the CRC into a header. The CRC runs over the payload first and the header
+    /// fields after it, so the expensive part (the payload) is computed before the writer's lock is taken.
+    static func seal(_ header: inout [UInt8], sequence: UInt64, payloadCRC: UInt32) {
+        withUnsafeBytes(of: sequence.littleEndian) { header.replaceSubrange(8..<16, with: $0) }
+        let crc = header.withUnsafeBytes { checksum(header: $0, payloadCRC: payloadCRC) }
+        withUnsafeBytes(of: crc.littleEndian) { header.replaceSubrange(4..<8, with: $0) }
+    }
+
+    /// The CRC a record should carry: the payload's CRC-32C continued over the header without its CRC field.
+    static func checksum(header: UnsafeRawBufferPointer, payloadCRC: UInt32) -> UInt32 {
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: header[0..<4]), continuing: payloadCRC)
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: header[8..<recordHeaderSize]), continuing: crc)
     }
 
     static func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

@@ -26,7 +26,7 @@ struct SpoolManifest: Sendable, Equatable {
         }
         guard let version = object["version"] as? Int else { throw SpoolError("spool: \(file) has no format version") }
         guard version == Self.version else {
-            throw SpoolError("spool: \(file) has format version \(version); this Sluice reads version \(Self.version)")
+            throw SpoolError("spool: \(file) has format version \(version); this Sluice reads version \(Self.version)", isUnknownVersion: true)
         }
         var manifest = SpoolManifest()
         manifest.destinations = object["destinations"] as? [String] ?? []

@@ -66,7 +66,8 @@ final class SpoolSegmentReader {
         let version = header.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt32.self, $0, at: 8) }
         guard version == SpoolFormat.version else {
             throw SpoolError("spool: \(path) has format version \(version); this Sluice reads version \(SpoolFormat.version) "
-                             + "(written by another Sluice version: drain it with that version, or move the directory away)")
+                             + "(written by another Sluice version: drain it with that version, or move the directory away)",
+                             isUnknownVersion: true)
         }
     }
 
@@ -90,7 +91,8 @@ final class SpoolSegmentReader {
         }
         let record = buffer.withUnsafeBytes { raw -> SpoolRecord? in
             let bytes = UnsafeRawBufferPointer(rebasing: raw[start..<(start + headerSize + length)])
-            guard SpoolFormat.checksum(ofRecord: bytes) == expected else { return nil }
+            let payloadCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]))
+            guard SpoolFormat.checksum(header: bytes, payloadCRC: payloadCRC) == expected else { return nil }
             return SpoolRecord(sequence: SpoolFormat.readLittleEndian(UInt64.self, bytes, at: 8),
                                sourceOffset: SpoolFormat.readLittleEndian(UInt64.self, bytes, at: 16),
                                firstLine: SpoolFormat.readLittleEndian(UInt64.self, bytes, at: 24),

@@ -131,9 +131,10 @@ actor Ingestor {
     ///
     /// `unit` is called once with the body's event count (before any chunk is sent) and returns the tag of the
     /// unit of input the body is (typically `{ tracker.begin(events: $0, ...) }`), or nil for untracked input.
-    nonisolated func ingest(_ body: [UInt8], context: IngestContext? = nil,
+    /// `firstLine` numbers the body's first line (a spool record replayed keeps its input's line numbers).
+    nonisolated func ingest(_ body: [UInt8], context: IngestContext? = nil, firstLine: Int = 1,
                             unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
-        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context) }
+        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context, firstLine: firstLine) }
         if let tag = unit(chunks.reduce(0) { $0 + $1.events.count }) { Self.tag(&chunks, tag) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
@@ -141,7 +142,7 @@ actor Ingestor {
         return (chunks.reduce(0) { $0 + $1.events.count }, invalid)
     }
 
-    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?) -> ([EventChunk], [InvalidInput]) {
+    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?, firstLine: Int) -> ([EventChunk], [InvalidInput]) {
         var decoder = InputDecoder(options: options)
         decoder.ingestContext = context
         var chunks: [EventChunk] = []
@@ -154,13 +155,13 @@ actor Ingestor {
             // Outside strings they are whitespace, and JSON forbids raw ones inside strings: spaces are safe.
             if body.contains(0x0A) || body.contains(0x0D) {
                 let flat = body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
-                flat.withUnsafeBytes { _ = decoder.decode($0, line: 1, into: &chunk, invalid: &invalid) }
+                flat.withUnsafeBytes { _ = decoder.decode($0, line: firstLine, into: &chunk, invalid: &invalid) }
             } else {
-                decoder.decode(body, line: 1, into: &chunk, invalid: &invalid)
+                decoder.decode(body, line: firstLine, into: &chunk, invalid: &invalid)
             }
             return (chunk.events.isEmpty ? [] : [chunk], invalid)
         }
-        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        var framer = LineFramer(maxLineBytes: maxLineBytes, firstLine: firstLine)
         let handle = { (piece: LineFramer.Piece) in
             self.handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
             if chunk.events.count >= self.chunkSize {
