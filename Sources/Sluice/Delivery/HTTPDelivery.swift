@@ -74,7 +74,7 @@ public struct HTTPDelivery: Sendable {
                 lastResponse = nil
             case .response(let response):
                 lastStatus = response.status
-                switch RetryPolicy.verdict(forStatus: response.status) {
+                switch policy.verdict(for: response.status) {
                 case .delivered:
                     return .delivered(attempts: attempts, status: response.status)
                 case .final:

@@ -6,10 +6,12 @@ import Foundation
 /// Every request carries `User-Agent: sluice/<version>` (so an API's operators can tell Sluice traffic apart) and
 /// `Content-Type: application/json` (every body the encoders write is one JSON document).
 ///
-/// Statsig `log_event` deliberately gets no `STATSIG-CLIENT-TIME`: Statsig uses it to shift event times by the
-/// sender's clock drift, but Sluice forwards times recorded by other clients, and the header would be built once
-/// per batch and re-sent unchanged by retries, so after a long `Retry-After` a stale value would move every
-/// event in the batch by the length of the wait.
+/// Statsig `log_event` gets the headers Statsig's SDKs send (``StatsigSDKHeaders``): `STATSIG-SDK-TYPE`,
+/// `STATSIG-SDK-VERSION` and `STATSIG-CLIENT-TIME`. The clock header is stamped again on every attempt by
+/// ``StatsigClientTimeTransport``, so a retry after a long `Retry-After` does not carry a stale clock.
+///
+/// With `compression: gzip` (the default for Segment and Statsig) the body is gzipped where the request is
+/// built, and `Content-Encoding: gzip` is sent.
 struct HTTPRequestTarget: Sendable {
     /// Where a batch goes.
     enum Route: Sendable {
@@ -25,18 +27,30 @@ struct HTTPRequestTarget: Sendable {
     let route: Route
     /// Sent with every request, in this order.
     let headers: [(name: String, value: String)]
+    /// How bodies are encoded on the wire.
+    var compression: BodyCompression = .none
+    /// Whether requests carry `STATSIG-CLIENT-TIME` (Statsig `log_event`).
+    var sendsClientTime = false
 
     /// The request for `batch`, or why there can be none (an ID-list batch without a usable key).
-    func request(for batch: Batch) -> Result<HTTPRequest, RequestError> {
+    /// `compressingBody: false` (dry runs) keeps the body readable but still shows the `Content-Encoding`.
+    func request(for batch: Batch, compressingBody: Bool = true) -> Result<HTTPRequest, RequestError> {
+        var headers = self.headers
+        if sendsClientTime { headers.append((StatsigSDKHeaders.clientTime, StatsigSDKHeaders.clientTimeValue())) }
+        var body = batch.body
+        if compression == .gzip {
+            headers.append(("Content-Encoding", "gzip"))
+            if compressingBody { body = Gzip.compress(body) }
+        }
         switch route {
         case .fixed(let method, let url):
-            return .success(HTTPRequest(method: method, url: url, headers: headers, body: batch.body))
+            return .success(HTTPRequest(method: method, url: url, headers: headers, body: body))
         case .idLists(let base):
             guard let key = batch.key, let (method, path) = StatsigIDListRoute.route(forKey: key),
                   let url = URL(string: base + path) else {
                 return .failure(RequestError(reason: "no ID list and operation for this batch (batch key \(Self.describe(batch.key)))"))
             }
-            return .success(HTTPRequest(method: method, url: url, headers: headers, body: batch.body))
+            return .success(HTTPRequest(method: method, url: url, headers: headers, body: body))
         }
     }
 
@@ -75,7 +89,8 @@ extension HTTPRequestTarget {
                       headers: [json, agent])
         case .statsig(let endpoint, let apiKey):
             self.init(destination: name, route: .fixed(method: "POST", url: try Self.url(endpoint, "/v1/log_event", name)),
-                      headers: [json, ("STATSIG-API-KEY", apiKey), agent])
+                      headers: [json, ("STATSIG-API-KEY", apiKey), agent] + StatsigSDKHeaders.fixed)
+            sendsClientTime = true
         case .statsigIDLists(let endpoint, let apiKey):
             _ = try Self.url(endpoint, "/", name)
             self.init(destination: name, route: .idLists(base: Self.trimmed(endpoint)),
@@ -93,6 +108,7 @@ extension HTTPRequestTarget {
             if !names.contains("user-agent") { headers.append(agent) }
             self.init(destination: name, route: .fixed(method: "POST", url: target), headers: headers)
         }
+        compression = destination.effectiveCompression
     }
 
     /// `endpoint` without trailing slashes: an endpoint may carry a base path (a proxy), which is kept.

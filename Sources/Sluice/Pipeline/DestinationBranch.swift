@@ -13,6 +13,8 @@ struct DestinationBranch: Sendable {
         var batch: BatchConfiguration
         var concurrency: Int
         var overflow: OverflowPolicy
+        /// Named counts the encoder and sender keep (Heap properties dropped, paced batches).
+        var counters = DestinationCounters()
     }
 
     let name: String
@@ -25,6 +27,7 @@ struct DestinationBranch: Sendable {
     let sender: Sender
     let maxDelayMs: Int
     let inFlight = InFlightCounter()
+    let counters: DestinationCounters
 
     init(parts: Parts, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
          latency: LatencyHistogram, queueCapacity: Int) {
@@ -39,6 +42,7 @@ struct DestinationBranch: Sendable {
         batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)
         sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)
         maxDelayMs = parts.batch.maxDelayMs
+        counters = parts.counters
     }
 
     func start(in group: inout TaskGroup<Void>) {

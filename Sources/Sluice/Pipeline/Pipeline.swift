@@ -244,6 +244,7 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        for branch in branches { summary.destinations[branch.name]?.counters = branch.counters.snapshot }
         if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)

@@ -17,6 +17,9 @@ public struct Summary: Sendable, Equatable {
         public var filteredByReason: [String: Int]
         /// Requests (or writes) sent, retries among them, and requests that failed.
         public var requests: Int, retries: Int, failedRequests: Int
+        /// Named counts beside the accounting: `propertyNamesTooLong` (Heap properties left out because the
+        /// name is over Heap's 1024 characters), `pacedBatches` and `pacedMilliseconds` (`rateLimit` waits).
+        public var counters: [String: Int] = [:]
     }
 
     /// Events decoded (a batch line counts its events).
@@ -96,6 +99,7 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"requests\":"); w.appendInt(Int64(d.requests))
             w.appendRaw(",\"retries\":"); w.appendInt(Int64(d.retries))
             w.appendRaw(",\"failedRequests\":"); w.appendInt(Int64(d.failedRequests))
+            if !d.counters.isEmpty { w.appendRaw(",\"counters\":"); Self.appendCounts(d.counters, to: &w) }
             w.appendByte(UInt8(ascii: "}"))
         }
         w.appendRaw("},\"dedupeEvictions\":{\"capacity\":"); w.appendInt(Int64(capacityEvictions))
