@@ -29,7 +29,7 @@ struct DestinationFactory {
     }
 
     static func rule(for destination: DestinationConfiguration) -> IdentityRule {
-        if case .statsigIDLists = destination.kind { return .audience }
+        if case .statsigIDLists = destination.kind { return .audienceList(idType: IdentifierSource(destination.idType ?? "userID")) }
         switch destination.kind.format {
         case .statsig: return .none
         case .segment:

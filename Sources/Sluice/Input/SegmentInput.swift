@@ -26,9 +26,9 @@ import Foundation
 ///   `integrations` is not consulted: Segment routes on it before a destination receives a message.
 /// - identify: a Personas/Engage audience change (`context.personas.computation_class == "audience"`,
 ///   `traits[computation_key]` true or false) becomes an ``EventKind/audienceMembership`` record for the
-///   `statsig-idlists` destination; its member ID is `userId`, else `anonymousId` (Engage sends whichever the
-///   profile has; an ID of another type than the list's never matches a user, so it is harmless). Other identify
-///   calls, group and alias are counted as ingested and filtered with their reason.
+///   `statsig-idlists` destination, with the user mapped as for any message; the destination's `idType`
+///   (default `userID`) picks the member ID, since a Statsig ID list holds one ID type. Other identify calls,
+///   group and alias are counted as ingested and filtered with their reason.
 extension InputDecoder {
     /// The Segment call types.
     private enum SegmentType {
@@ -226,9 +226,9 @@ extension InputDecoder {
             event.filterReason = type == .group ? .segmentGroupCall : .segmentAliasCall
         }
 
-        // An audience member is the profile's userId, else its anonymousId.
-        let memberID = event.kind == .audienceMembership ? (userId ?? anonymousId) : userId
-        appendSegmentUser(view, context, userID: memberID, anonymousId: anonymousId, customIDs: p.customIDs,
+        // An audience member is identified like any Segment user: userId -> userID, anonymousId ->
+        // customIDs[anonymousIdAs]; the ID-list destination picks the ID of its list's `idType`.
+        appendSegmentUser(view, context, userID: userId, anonymousId: anonymousId, customIDs: p.customIDs,
                           segmentContext: segmentContext, into: &event, chunk: &chunk)
         if let properties {
             if let v = p.value, view.kind(v) == .string || view.kind(v) == .number, event.kind == .event { event.value = context.span(view, v) }

@@ -12,6 +12,8 @@ final class Accounting: Sendable {
         var deadLettered = 0
         var dropped = 0
         var filteredByReason: [FilterReason: Int] = [:]
+        /// Filter reasons that carry a name (an ID list's "no <idType>").
+        var filteredByNamedReason: [String: Int] = [:]
         var requests = 0
         var retries = 0
         var failedRequests = 0
@@ -69,6 +71,15 @@ final class Accounting: Sendable {
 
     func update(_ destination: String, _ body: (inout DestinationCounts) -> Void) {
         state.withLock { body(&$0.destinations[destination, default: DestinationCounts()]) }
+    }
+
+    func recordFiltered(_ destination: String, named reasons: [String: Int]) {
+        update(destination) { counts in
+            for (reason, n) in reasons {
+                counts.filtered += n
+                counts.filteredByNamedReason[reason, default: 0] += n
+            }
+        }
     }
 
     func recordFiltered(_ destination: String, _ reasons: [FilterReason: Int]) {

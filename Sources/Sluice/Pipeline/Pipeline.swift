@@ -233,7 +233,7 @@ public final class Pipeline: Sendable {
         for (name, d) in counts.destinations {
             destinations[name] = Summary.DestinationSummary(
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
-                filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
+                filteredByReason: Dictionary(d.filteredByReason.map { ($0.key.description, $0.value) } + d.filteredByNamedReason.map { ($0.key, $0.value) }, uniquingKeysWith: +),
                 requests: d.requests, retries: d.retries, failedRequests: d.failedRequests)
         }
         var summary = Summary(
