@@ -36,10 +36,14 @@ struct HTTPRequestTargetTests {
         #expect(request.header("Content-Type") == "application/json")
         #expect(request.header("User-Agent") == "sluice/\(SluiceVersion.string)")
         #expect(request.header("STATSIG-API-KEY") == nil)
-        #expect(request.body == Array("{\"batch\":[]}".utf8))
+        // The batch as built, with sentAt added when the request is: {"batch":[],"sentAt":"<ISO 8601 now>"}.
+        let body = String(decoding: request.body, as: UTF8.self)
+        #expect(body.hasPrefix(#"{"batch":[],"sentAt":""#) && body.hasSuffix(#"Z"}"#) && body.count == 48)
+        let sentAt = try #require(ISO8601.parseMilliseconds(String(body.dropFirst(22).prefix(24))))
+        #expect(abs(sentAt - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000)
         // gzip by default: the wire carries the compressed bytes of exactly that body.
         #expect(request.header("Content-Encoding") == "gzip")
-        #expect(request.wireBody == Gzip.compress(Array("{\"batch\":[]}".utf8)))
+        #expect(request.wireBody == Gzip.compress(request.body))
     }
 
     @Test("Heap: POST /api/track with no auth header (the app id travels in the body)")

@@ -31,6 +31,8 @@ struct HTTPRequestTarget: Sendable {
     var compression: BodyCompression = .none
     /// Whether requests carry `STATSIG-CLIENT-TIME` (Statsig `log_event`).
     var sendsClientTime = false
+    /// Whether the body gets a top-level `sentAt` (Segment's batch API, as its libraries send it).
+    var appendsSentAt = false
 
     /// The request for `batch`, or why there can be none (an ID-list batch without a usable key).
     /// `compressingBody: false` (dry runs) keeps the body readable but still shows the `Content-Encoding`.
@@ -38,6 +40,7 @@ struct HTTPRequestTarget: Sendable {
         var headers = self.headers
         if sendsClientTime { headers.append((StatsigSDKHeaders.clientTime, StatsigSDKHeaders.clientTimeValue())) }
         var body = batch.body
+        if appendsSentAt { Self.appendSentAt(to: &body) }
         if compression == .gzip {
             headers.append(("Content-Encoding", "gzip"))
             if compressingBody { body = Gzip.compress(body) }
@@ -52,6 +55,15 @@ struct HTTPRequestTarget: Sendable {
             }
             return .success(HTTPRequest(method: method, url: url, headers: headers, body: body))
         }
+    }
+
+    /// Inserts `,"sentAt":"<now, ISO 8601>"` before the closing brace of a JSON object body.
+    static func appendSentAt(to body: inout [UInt8], now: Date = Date()) {
+        guard body.last == UInt8(ascii: "}") else { return }
+        body.removeLast()
+        body.appendLiteral(",\"sentAt\":\"")
+        ISO8601.appendTimestamp(milliseconds: Int64((now.timeIntervalSince1970 * 1000).rounded(.down)), to: &body)
+        body.appendLiteral("\"}")
     }
 
     /// Why a batch has no request; becomes the dead-letter reason.
@@ -83,6 +95,7 @@ extension HTTPRequestTarget {
             let credentials = Data("\(writeKey):".utf8).base64EncodedString()
             self.init(destination: name, route: .fixed(method: "POST", url: try Self.url(endpoint, "/v1/batch", name)),
                       headers: [json, ("Authorization", "Basic \(credentials)"), agent])
+            appendsSentAt = true
         case .heap(let endpoint, _):
             // Heap authenticates by the app_id inside the body: no auth header.
             self.init(destination: name, route: .fixed(method: "POST", url: try Self.url(endpoint, "/api/track", name)),
