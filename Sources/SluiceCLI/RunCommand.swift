@@ -78,7 +78,8 @@ enum RunCommand {
                 return 1
             }
         }
-        return summary.exitStatus
+        // Input that could not be read to its end (a read error, corrupt gzip) is input lost: say so in the status.
+        return pipeline.inputFailure != nil ? max(1, summary.exitStatus) : summary.exitStatus
     }
 }
 

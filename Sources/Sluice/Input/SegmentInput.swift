@@ -155,7 +155,10 @@ extension InputDecoder {
             guard let ms = Self.milliseconds(view, t) else {
                 return "timestamp must be an ISO 8601 date-time (e.g. 2024-05-01T12:00:00.000Z)"
             }
-            timestamp = ms
+            switch options.checksSecondsLikeTimes ? Self.applyingUnit(ms, view, t, options.timestampUnit) : .success(ms) {
+            case .success(let adjusted): timestamp = adjusted
+            case .failure(let problem): return "timestamp \(problem.message)"
+            }
         } else {
             timestamp = Int64(Date().timeIntervalSince1970 * 1000)
         }

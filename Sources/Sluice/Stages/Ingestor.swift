@@ -92,6 +92,12 @@ actor Ingestor {
     /// Decodes a request body (any input shape, one document or NDJSON) outside the actor, so concurrent
     /// `ingest` calls decode in parallel, then sends its chunks downstream (suspending under backpressure).
     nonisolated func ingest(_ body: [UInt8]) async -> (accepted: Int, invalid: [InvalidInput]) {
+        var body = body
+        if let refused = Self.gunzipBody(&body) {  // a gzipped body (magic bytes): see Ingestor+Gzip.swift
+            var reported = refused
+            await emit(EventChunk(), invalid: &reported)
+            return (0, refused)
+        }
         let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
