@@ -32,6 +32,8 @@ struct InputDecoder {
     var reader: JSONReader
     let options: DecoderOptions
     let segmentEvents: [EventNamePattern]?
+    /// What a relay knows about the body being decoded (client IP, clock offset); nil for stream input.
+    var ingestContext: IngestContext?
 
     init(options: DecoderOptions = DecoderOptions()) {
         self.options = options

@@ -56,6 +56,10 @@ extension InputDecoder {
         } else {
             timestamp = Int64(Date().timeIntervalSince1970 * 1000)
         }
+        // The client's own time keys the derived timeUUID (a retry carries another clock offset); the event
+        // keeps the time corrected by the relay's clock (`STATSIG-CLIENT-TIME`), as Statsig's API does.
+        let clientTimestamp = timestamp
+        if f.timestamp ?? f.time != nil, let offset = ingestContext?.statsigClockOffset { timestamp &+= offset }
 
         let uuid: TimeUUID
         if let u = f.timeUUID, view.kind(u) != .null {
@@ -68,7 +72,7 @@ extension InputDecoder {
             // request's shared user, which is part of the event) so a retried batch de-duplicates.
             var hash = ContentHash.hash(view.raw(node))
             if f.user == nil, let shared = sharedUser { hash = ContentHash.combine(hash, view.raw(shared)) }
-            uuid = TimeUUID.derived(milliseconds: timestamp, contentHash: hash)
+            uuid = TimeUUID.derived(milliseconds: clientTimestamp, contentHash: hash)
         }
 
         var category = EventCategory.of(eventName: view.rawStringContent(nameNode))
@@ -105,8 +109,11 @@ extension InputDecoder {
     private func decodeUser(_ view: JSONView, _ user: Int, _ context: DocumentContext, into event: inout Event,
                             chunk: inout EventChunk) {
         var hasPrivateAttributes = false
+        var hasIP = false
         view.forEachMember(of: user) { key, value in
             switch view.rawStringContent(key).count {
+            case 2:
+                if view.stringEquals(key, "ip"), view.kind(value) != .null { hasIP = true }
             case 5:
                 if view.stringEquals(key, "email"), view.kind(value) == .string { event.email = context.span(view, value) }
             case 6:
@@ -126,21 +133,29 @@ extension InputDecoder {
             default: break
             }
         }
-        guard hasPrivateAttributes else {
+        // A relay adds the client's address when the user has none, so the event geolocates to the client.
+        let addedIP = hasIP ? nil : ingestContext?.clientIP
+        guard hasPrivateAttributes || addedIP != nil else {
             event.user = context.span(view, user)
             return
         }
         // privateAttributes must never leave the engine: keep a copy of the user without it.
-        var writer = JSONWriter(capacity: Int(view.nodes[user].end - view.nodes[user].start))
+        var writer = JSONWriter(capacity: Int(view.nodes[user].end - view.nodes[user].start) + 48)
         writer.appendByte(UInt8(ascii: "{"))
         var first = true
         view.forEachMember(of: user) { key, value in
             if view.stringEquals(key, "privateAttributes") { return }
+            if view.stringEquals(key, "ip"), addedIP != nil { return }  // an explicit null
             if !first { writer.appendByte(UInt8(ascii: ",")) }
             first = false
             writer.appendRaw(view.raw(key))
             writer.appendByte(UInt8(ascii: ":"))
             writer.appendRaw(view.raw(value))
+        }
+        if let addedIP {
+            if !first { writer.appendByte(UInt8(ascii: ",")) }
+            writer.appendRaw("\"ip\":")
+            writer.appendString(addedIP)
         }
         writer.appendByte(UInt8(ascii: "}"))
         event.user = chunk.appendToArena(writer.bytes)

@@ -21,16 +21,21 @@ actor Ingestor {
         self.invalidSink = invalidSink
     }
 
-    /// Reads `blocks` until they end or `shouldStop` says so, then sends the last partial chunk.
-    /// Does not finish `output`: the pipeline does, once every producer (this and `ingest` calls) is done.
+    /// Reads `blocks` until they end, then sends the last partial chunk. Does not finish `output`: the pipeline
+    /// does, once every producer (this and `ingest` calls) is done.
+    ///
+    /// A drain (`shouldStop`) ends the blocks at the source (``ByteSource`` stops reading and finishes the
+    /// channel), never here: every block already read is decoded and counted, so no byte that left the input is
+    /// in no count. A line cut off by the stop is not bad input (its producer was interrupted, e.g. Ctrl-C on
+    /// `generate | sluice`), so it is not invalid either: it is counted as incomplete and its bytes are kept in
+    /// the dead-letter file.
     func run(blocks: BoundedChannel<[UInt8]>, shouldStop: @Sendable () -> Bool) async {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         var decoder = InputDecoder(options: options)
         var chunk = newChunk()
         var invalid: [InvalidInput] = []
         var iterator = blocks.makeAsyncIterator()
-        while !shouldStop() {
-            guard let block = await iterator.next() else { break }
+        while let block = await iterator.next() {
             var pending: [EventChunk] = []
             block.withUnsafeBytes { raw in
                 framer.consume(raw) { piece in
@@ -51,12 +56,25 @@ actor Ingestor {
             }
         }
         // At end of input a last line without a newline is still a line. When reading stopped early (a drain),
-        // the partial line is input that was never finished, not an invalid event: leave it.
-        if !shouldStop() {
-            framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
+        // the partial line is input that was never finished: read, so counted and kept, but not invalid.
+        let stopped = shouldStop()
+        var incomplete: InvalidInput?
+        framer.finish { piece in
+            if stopped, case .line(let line, let number) = piece {
+                incomplete = InvalidInput(line: number, reason: Self.cutOffReason, raw: Array(line))
+            } else {
+                handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
+            }
         }
         await emit(chunk, invalid: &invalid)
+        if let incomplete {
+            accounting.recordIncomplete(1)
+            invalidSink.keepIncomplete(incomplete)
+        }
     }
+
+    /// Why the last line read before a drain is invalid.
+    static let cutOffReason = "incomplete line: input stopped (shutdown) before its newline arrived"
 
     private func newChunk() -> EventChunk {
         EventChunk(reservingEvents: chunkSize, bytes: chunkSize * 512)
@@ -91,22 +109,23 @@ actor Ingestor {
 
     /// Decodes a request body (any input shape, one document or NDJSON) outside the actor, so concurrent
     /// `ingest` calls decode in parallel, then sends its chunks downstream (suspending under backpressure).
-    nonisolated func ingest(_ body: [UInt8]) async -> (accepted: Int, invalid: [InvalidInput]) {
+    nonisolated func ingest(_ body: [UInt8], context: IngestContext? = nil) async -> (accepted: Int, invalid: [InvalidInput]) {
         var body = body
         if let refused = Self.gunzipBody(&body) {  // a gzipped body (magic bytes): see Ingestor+Gzip.swift
             var reported = refused
             await emit(EventChunk(), invalid: &reported)
             return (0, refused)
         }
-        let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
+        let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
         for chunk in chunks { await emit(chunk, invalid: &unreported) }
         return (chunks.reduce(0) { $0 + $1.events.count }, invalid)
     }
 
-    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer) -> ([EventChunk], [InvalidInput]) {
+    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?) -> ([EventChunk], [InvalidInput]) {
         var decoder = InputDecoder(options: options)
+        decoder.ingestContext = context
         var chunks: [EventChunk] = []
         var chunk = EventChunk(reservingEvents: 16, bytes: body.count)
         var invalid: [InvalidInput] = []
