@@ -113,7 +113,8 @@ enum RunCommand {
                 return 3  // the record of what happened to the events is what could not be written
             }
         }
-        return summary.exitStatus
+        // Input that could not be read to its end (a read error, corrupt gzip) is input lost: say so in the status.
+        return pipeline.inputFailure != nil ? max(1, summary.exitStatus) : summary.exitStatus
     }
 }
 

@@ -50,9 +50,12 @@ struct DryRunTests {
         for record in statsig {
             #expect(record["method"] as? String == "POST")
             #expect(record["url"] as? String == T.endpoint(server) + "/v1/log_event")
-            let headers = try #require(record["headers"] as? [String: String])
+            var headers = try #require(record["headers"] as? [String: String])
+            #expect(headers.removeValue(forKey: "STATSIG-CLIENT-TIME").flatMap { Int64($0) } != nil)
             #expect(headers == ["Content-Type": "application/json", "STATSIG-API-KEY": "[REDACTED]",
-                                "User-Agent": "sluice/\(SluiceVersion.string)"])
+                                "User-Agent": "sluice/\(SluiceVersion.string)", "STATSIG-SDK-TYPE": "sluice",
+                                "STATSIG-SDK-VERSION": SluiceVersion.string, "Content-Encoding": "gzip"])
+            #expect(record["compression"] as? String == "gzip (body shown uncompressed)")
             #expect(record["body"] is [String: Any], "the body is embedded as JSON, not as a string")
         }
         let hook = records.filter { $0["destination"] as? String == "hook" }
@@ -98,7 +101,7 @@ struct DryRunTests {
         let target = try #require(try HTTPRequestTarget(DestinationConfiguration(
             name: "s", kind: .statsig(endpoint: "https://x.example", apiKey: "k-1234"))))
         let batch = Batch(body: Array("{\"a\":1}\n{\"a\":2}\n".utf8), eventCount: 2, members: [], oldestCreatedAt: 0, key: nil)
-        guard case .success(let request) = target.request(for: batch) else {
+        guard case .success(let request) = target.request(for: batch, compressingBody: false) else {
             Issue.record("expected a request")
             return
         }

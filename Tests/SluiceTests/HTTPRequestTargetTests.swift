@@ -36,7 +36,14 @@ struct HTTPRequestTargetTests {
         #expect(request.header("Content-Type") == "application/json")
         #expect(request.header("User-Agent") == "sluice/\(SluiceVersion.string)")
         #expect(request.header("STATSIG-API-KEY") == nil)
-        #expect(request.body == Array("{\"batch\":[]}".utf8))
+        // The batch as built, with sentAt added when the request is: {"batch":[],"sentAt":"<ISO 8601 now>"}.
+        let body = String(decoding: request.body, as: UTF8.self)
+        #expect(body.hasPrefix(#"{"batch":[],"sentAt":""#) && body.hasSuffix(#"Z"}"#) && body.count == 48)
+        let sentAt = try #require(ISO8601.parseMilliseconds(String(body.dropFirst(22).prefix(24))))
+        #expect(abs(sentAt - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000)
+        // gzip by default: the wire carries the compressed bytes of exactly that body.
+        #expect(request.header("Content-Encoding") == "gzip")
+        #expect(request.wireBody == Gzip.compress(request.body))
     }
 
     @Test("Heap: POST /api/track with no auth header (the app id travels in the body)")
@@ -51,17 +58,28 @@ struct HTTPRequestTargetTests {
         #expect(request.header("Content-Type") == "application/json")
         #expect(request.header("User-Agent") == "sluice/\(SluiceVersion.string)")
         #expect(request.body == Array(body.utf8))
+        // Heap is not compressed unless configured.
+        #expect(request.header("Content-Encoding") == nil)
+        #expect(request.wireBody == Array(body.utf8))
     }
 
-    @Test("Statsig: POST /v1/log_event with STATSIG-API-KEY and no client-time header")
+    @Test("Statsig: POST /v1/log_event with STATSIG-API-KEY, the SDK type and version and the client time of the attempt")
     func statsig() async throws {
         let server = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.ok))
         defer { server.stop() }
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
         let request = try await Self.sendOne(.statsig(endpoint: T.endpoint(server), apiKey: T.statsigKey), server: server)
+        let after = Int64(Date().timeIntervalSince1970 * 1000)
         #expect(request.method == "POST")
         #expect(request.path == "/v1/log_event")
         #expect(request.header("STATSIG-API-KEY") == T.statsigKey)
-        #expect(request.header("STATSIG-CLIENT-TIME") == nil)
+        #expect(request.header("STATSIG-SDK-TYPE") == "sluice")
+        #expect(request.header("STATSIG-SDK-VERSION") == SluiceVersion.string)
+        let clientTime = try #require(request.header("STATSIG-CLIENT-TIME").flatMap { Int64($0) })
+        #expect(clientTime >= before && clientTime <= after)
+        #expect(request.headers.filter { $0.name.lowercased() == "statsig-client-time" }.count == 1)
+        #expect(request.header("Content-Encoding") == "gzip")
+        #expect(Gzip.hasMagic(request.wireBody))
         #expect(request.header("Content-Type") == "application/json")
         #expect(request.header("Authorization") == nil)
     }

@@ -171,7 +171,7 @@ struct SegmentInputTests {
         #expect(chunk.events[0].timeUUID != chunk.events[1].timeUUID)
     }
 
-    @Test("audience member falls back to anonymousId; a malformed audience identify is invalid")
+    @Test("an anonymous audience member keeps its anonymousId as a custom ID (an ID list holds one ID type); a malformed audience identify is invalid")
     func audienceEdgeCases() {
         let (chunk, invalid) = decode([
             #"{"batch":[{"type":"identify","anonymousId":"anon-1","traits":{"vip":true}}],"context":{"personas":{"computation_class":"audience","computation_key":"vip"}}}"#,
@@ -180,7 +180,8 @@ struct SegmentInputTests {
         ])
         #expect(chunk.events.count == 2)
         #expect(chunk.events[0].kind == .audienceMembership)
-        #expect(chunk.string(chunk.events[0].userID) == "anon-1")
+        #expect(chunk.string(chunk.events[0].userID) == nil)
+        #expect(chunk.text(chunk.events[0].customIDs) == #"{"segmentAnonymousId":"anon-1"}"#)
         #expect(chunk.events[1].filterReason == .identifyNotAudience)
         #expect(invalid.map(\.line) == [2])
         #expect(invalid[0].reason.contains("true or false"))

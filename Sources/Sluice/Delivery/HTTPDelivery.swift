@@ -91,7 +91,7 @@ public struct HTTPDelivery: Sendable {
             case .response(let response):
                 lastStatus = response.status
                 let line = FailureReason.status(response.status)
-                switch RetryPolicy.verdict(forStatus: response.status) {
+                switch policy.verdict(for: response.status) {
                 case .delivered:
                     return .delivered(attempts: attempts, status: response.status)
                 case .final:

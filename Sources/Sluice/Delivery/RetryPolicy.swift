@@ -60,6 +60,15 @@ public struct RetryPolicy: Sendable {
         }
     }
 
+    /// Statuses this destination retries beyond ``verdict(forStatus:)``'s (Statsig's ID-list API answers 409
+    /// "update already in progress" while an earlier change to the list is applied).
+    public var alsoRetried: Set<Int> = []
+
+    /// ``verdict(forStatus:)`` with ``alsoRetried`` counted as temporary.
+    public func verdict(for status: Int) -> Verdict {
+        alsoRetried.contains(status) ? .retry : Self.verdict(forStatus: status)
+    }
+
     /// Whether another attempt is allowed after `attemptsMade` attempts.
     public func allowsRetry(afterAttempts attemptsMade: Int) -> Bool {
         attemptsMade < maxAttempts

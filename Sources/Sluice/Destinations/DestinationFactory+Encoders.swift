@@ -1,15 +1,16 @@
 /// Which encoder writes each destination's bodies.
 extension DestinationFactory {
-    func makeEncoder(for destination: DestinationConfiguration) throws -> any EventEncoder {
+    func makeEncoder(for destination: DestinationConfiguration, counters: DestinationCounters = DestinationCounters()) throws -> any EventEncoder {
+        let numericUserID = destination.identifiers.heapUserId != nil
         switch destination.kind {
         case .stdout(let format), .file(_, let format):
             switch format {
             case .statsig: return StatsigExportLinesEncoder()
             case .segment: return SegmentFormat(framing: .lines)
-            case .heap: return HeapFormat(appID: nil)
+            case .heap: return HeapFormat(appID: nil, counters: counters, numericUserID: numericUserID)
             }
         case .segment: return SegmentFormat(framing: .batch)
-        case .heap(_, let appID): return HeapFormat(appID: appID)
+        case .heap(_, let appID): return HeapFormat(appID: appID, counters: counters, numericUserID: numericUserID)
         case .statsig: return StatsigLogEventFormat()
         case .statsigIDLists: return StatsigIDListFormat()
         case .webhook: return WebhookFormat()

@@ -1,6 +1,15 @@
 /// Which sender delivers each destination's batches.
 extension DestinationFactory {
-    func makeSender(for destination: DestinationConfiguration) throws -> any BatchSender {
+    /// The destination's sender, paced by its `rateLimit` rules when it has any (never in a dry run, which
+    /// sends nothing).
+    func makeSender(for destination: DestinationConfiguration, counters: DestinationCounters = DestinationCounters()) throws -> any BatchSender {
+        let sender = try makeUnpacedSender(for: destination)
+        let limits = destination.rateLimit.resolved(for: destination.kind)
+        guard !limits.isEmpty, !options.dryRun else { return sender }
+        return RateLimitedSender(base: sender, limiter: RateLimiter(limits), counters: counters)
+    }
+
+    private func makeUnpacedSender(for destination: DestinationConfiguration) throws -> any BatchSender {
         switch destination.kind {
         case .stdout:
             return FileDescriptorSender(sink: standardOutput)

@@ -13,10 +13,14 @@ struct DestinationFactory {
     }
 
     func parts(for destination: DestinationConfiguration) throws -> DestinationBranch.Parts {
-        DestinationBranch.Parts(
+        let counters = DestinationCounters()
+        var parts = DestinationBranch.Parts(
             name: destination.name, selection: destination.events, rule: Self.rule(for: destination),
-            encoder: try makeEncoder(for: destination), sender: try makeSender(for: destination),
+            encoder: try makeEncoder(for: destination, counters: counters),
+            sender: try makeSender(for: destination, counters: counters),
             batch: destination.batch, concurrency: Self.concurrency(for: destination), overflow: destination.overflow)
+        parts.counters = counters
+        return parts
     }
 
     /// ID-list changes must apply in input order (an add then a remove must not swap), so they go one request
@@ -27,13 +31,13 @@ struct DestinationFactory {
     }
 
     static func rule(for destination: DestinationConfiguration) -> IdentityRule {
-        if case .statsigIDLists = destination.kind { return .audience }
+        if case .statsigIDLists = destination.kind { return .audienceList(idType: IdentifierSource(destination.idType ?? "userID")) }
         switch destination.kind.format {
         case .statsig: return .none
         case .segment:
             return .segment(userId: IdentifierSource(destination.identifiers.userId),
                             anonymousId: destination.identifiers.anonymousId.map(IdentifierSource.init))
-        case .heap: return .heap(identity: IdentifierSource(destination.identifiers.identity))
+        case .heap: return .heap(identity: IdentifierSource(destination.identifiers.heapUserId ?? destination.identifiers.identity))
         }
     }
 }

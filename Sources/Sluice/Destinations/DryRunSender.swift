@@ -18,7 +18,7 @@ struct DryRunSender: BatchSender {
 
     func send(_ batch: Batch, abandon: @escaping @Sendable () -> Bool) async -> SendOutcome {
         let request: HTTPRequest
-        switch target.request(for: batch) {
+        switch target.request(for: batch, compressingBody: false) {
         case .success(let built): request = built
         case .failure(let error): return .failed(reason: error.reason, attempts: 0)
         }
@@ -48,6 +48,8 @@ struct DryRunSender: BatchSender {
         } else {
             out.withJSONWriter { w in body.withUnsafeBytes { w.appendString(utf8: $0) } }
         }
+        // The body is shown as the JSON it is; on the wire it would be gzipped (Content-Encoding above).
+        if target.compression == .gzip { out.appendLiteral(",\"compression\":\"gzip (body shown uncompressed)\"") }
         out.appendLiteral("}\n")
         return out
     }

@@ -78,11 +78,14 @@ extension HTTPBatchSender {
             let created = TransportOwner(DefaultHTTPTransport.make(maxConnectionsPerHost: destination.concurrency))
             (base, owner) = (created.transport, created)
         }
-        let policy = RetryPolicy(maxAttempts: max(1, destination.retry.maxAttempts),
+        var policy = RetryPolicy(maxAttempts: max(1, destination.retry.maxAttempts),
                                  initialBackoff: .milliseconds(max(0, destination.retry.initialBackoffMs)),
                                  maxBackoff: .milliseconds(max(0, destination.retry.maxBackoffMs)),
                                  maxRetryAfter: .seconds(max(0, destination.retry.maxRetryAfterSeconds)))
-        let gated = RetryAfterGateTransport(base: base, gate: RetryAfterGate(),
+        // Statsig's ID-list API answers 409 while an earlier update to the list is still being applied.
+        if case .statsigIDLists = destination.kind { policy.alsoRetried = [409] }
+        let stamped: any HTTPTransport = target.sendsClientTime ? StatsigClientTimeTransport(base: base) : base
+        let gated = RetryAfterGateTransport(base: stamped, gate: RetryAfterGate(),
                                             maxPause: policy.maxRetryAfter)
         var serial: SerialGate?
         if case .statsigIDLists = destination.kind { serial = SerialGate() }

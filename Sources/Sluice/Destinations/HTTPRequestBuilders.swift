@@ -6,10 +6,12 @@ import Foundation
 /// Every request carries `User-Agent: sluice/<version>` (so an API's operators can tell Sluice traffic apart) and
 /// `Content-Type: application/json` (every body the encoders write is one JSON document).
 ///
-/// Statsig `log_event` deliberately gets no `STATSIG-CLIENT-TIME`: Statsig uses it to shift event times by the
-/// sender's clock drift, but Sluice forwards times recorded by other clients, and the header would be built once
-/// per batch and re-sent unchanged by retries, so after a long `Retry-After` a stale value would move every
-/// event in the batch by the length of the wait.
+/// Statsig `log_event` gets the headers Statsig's SDKs send (``StatsigSDKHeaders``): `STATSIG-SDK-TYPE`,
+/// `STATSIG-SDK-VERSION` and `STATSIG-CLIENT-TIME`. The clock header is stamped again on every attempt by
+/// ``StatsigClientTimeTransport``, so a retry after a long `Retry-After` does not carry a stale clock.
+///
+/// With `compression: gzip` (the default for Segment and Statsig) the body is gzipped where the request is
+/// built, and `Content-Encoding: gzip` is sent.
 struct HTTPRequestTarget: Sendable {
     /// Where a batch goes.
     enum Route: Sendable {
@@ -25,19 +27,43 @@ struct HTTPRequestTarget: Sendable {
     let route: Route
     /// Sent with every request, in this order.
     let headers: [(name: String, value: String)]
+    /// How bodies are encoded on the wire.
+    var compression: BodyCompression = .none
+    /// Whether requests carry `STATSIG-CLIENT-TIME` (Statsig `log_event`).
+    var sendsClientTime = false
+    /// Whether the body gets a top-level `sentAt` (Segment's batch API, as its libraries send it).
+    var appendsSentAt = false
 
     /// The request for `batch`, or why there can be none (an ID-list batch without a usable key).
-    func request(for batch: Batch) -> Result<HTTPRequest, RequestError> {
+    /// `compressingBody: false` (dry runs) keeps the body readable but still shows the `Content-Encoding`.
+    func request(for batch: Batch, compressingBody: Bool = true) -> Result<HTTPRequest, RequestError> {
+        var headers = self.headers
+        if sendsClientTime { headers.append((StatsigSDKHeaders.clientTime, StatsigSDKHeaders.clientTimeValue())) }
+        var body = batch.body
+        if appendsSentAt { Self.appendSentAt(to: &body) }
+        if compression == .gzip {
+            headers.append(("Content-Encoding", "gzip"))
+            if compressingBody { body = Gzip.compress(body) }
+        }
         switch route {
         case .fixed(let method, let url):
-            return .success(HTTPRequest(method: method, url: url, headers: headers, body: batch.body))
+            return .success(HTTPRequest(method: method, url: url, headers: headers, body: body))
         case .idLists(let base):
             guard let key = batch.key, let (method, path) = StatsigIDListRoute.route(forKey: key),
                   let url = URL(string: base + path) else {
                 return .failure(RequestError(reason: "no ID list and operation for this batch (batch key \(Self.describe(batch.key)))"))
             }
-            return .success(HTTPRequest(method: method, url: url, headers: headers, body: batch.body))
+            return .success(HTTPRequest(method: method, url: url, headers: headers, body: body))
         }
+    }
+
+    /// Inserts `,"sentAt":"<now, ISO 8601>"` before the closing brace of a JSON object body.
+    static func appendSentAt(to body: inout [UInt8], now: Date = Date()) {
+        guard body.last == UInt8(ascii: "}") else { return }
+        body.removeLast()
+        body.appendLiteral(",\"sentAt\":\"")
+        ISO8601.appendTimestamp(milliseconds: Int64((now.timeIntervalSince1970 * 1000).rounded(.down)), to: &body)
+        body.appendLiteral("\"}")
     }
 
     /// Why a batch has no request; becomes the dead-letter reason.
@@ -69,13 +95,15 @@ extension HTTPRequestTarget {
             let credentials = Data("\(writeKey):".utf8).base64EncodedString()
             self.init(destination: name, route: .fixed(method: "POST", url: try Self.url(endpoint, "/v1/batch", name)),
                       headers: [json, ("Authorization", "Basic \(credentials)"), agent])
+            appendsSentAt = true
         case .heap(let endpoint, _):
             // Heap authenticates by the app_id inside the body: no auth header.
             self.init(destination: name, route: .fixed(method: "POST", url: try Self.url(endpoint, "/api/track", name)),
                       headers: [json, agent])
         case .statsig(let endpoint, let apiKey):
             self.init(destination: name, route: .fixed(method: "POST", url: try Self.url(endpoint, "/v1/log_event", name)),
-                      headers: [json, ("STATSIG-API-KEY", apiKey), agent])
+                      headers: [json, ("STATSIG-API-KEY", apiKey), agent] + StatsigSDKHeaders.fixed)
+            sendsClientTime = true
         case .statsigIDLists(let endpoint, let apiKey):
             _ = try Self.url(endpoint, "/", name)
             self.init(destination: name, route: .idLists(base: Self.trimmed(endpoint)),
@@ -93,6 +121,7 @@ extension HTTPRequestTarget {
             if !names.contains("user-agent") { headers.append(agent) }
             self.init(destination: name, route: .fixed(method: "POST", url: target), headers: headers)
         }
+        compression = destination.effectiveCompression
     }
 
     /// `endpoint` without trailing slashes: an endpoint may carry a base path (a proxy), which is kept.

@@ -30,9 +30,15 @@ struct HeapFormat: EventEncoder {
     let prefix: [UInt8]
     let separator: [UInt8]
     let suffix: [UInt8]
+    /// Where properties left out for an overlong name are counted (`propertyNamesTooLong`).
+    let counters: DestinationCounters?
+    /// Send the identity as Heap's numeric `user_id` instead of `identity` (`identifiers.userId`).
+    let numericUserID: Bool
 
     /// A bulk track body for `appID`, or NDJSON lines when `appID` is nil.
-    init(appID: String?) {
+    init(appID: String?, counters: DestinationCounters? = nil, numericUserID: Bool = false) {
+        self.counters = counters
+        self.numericUserID = numericUserID
         if let appID {
             var prefix = Array("{\"app_id\":".utf8)
             prefix.withJSONWriter { $0.appendString(appID) }
@@ -48,7 +54,10 @@ struct HeapFormat: EventEncoder {
     func encode(_ event: Event, identity: ResolvedIdentity, arena: UnsafeRawBufferPointer, into out: inout [UInt8]) -> String? {
         guard identity.primary.isPresent else { return "no Heap identity" }
         let id = UnsafeRawBufferPointer(rebasing: arena[identity.primary.range])
-        if id.count - 2 > Self.maxIdentityCharacters, HeapProperties.characters(ofRawString: id) > Self.maxIdentityCharacters {
+        if numericUserID, !Self.isNumericID(id) {
+            return "Heap user_id must be a number (identifiers.userId names an ID that is not one)"
+        }
+        if !numericUserID, id.count - 2 > Self.maxIdentityCharacters, HeapProperties.characters(ofRawString: id) > Self.maxIdentityCharacters {
             return "Heap identity longer than \(Self.maxIdentityCharacters) characters"
         }
         if event.category == .initialize {
@@ -58,23 +67,36 @@ struct HeapFormat: EventEncoder {
         if name.count - 2 > Self.maxEventNameCharacters, HeapProperties.characters(ofRawString: name) > Self.maxEventNameCharacters {
             return "Heap event name longer than \(Self.maxEventNameCharacters) characters"
         }
-        Self.appendHeader(identity: id, name: name, timestamp: event.timestamp, key: event.timeUUID, to: &out)
+        appendHeader(identity: id, name: name, timestamp: event.timestamp, key: event.timeUUID, to: &out)
         var first = true
+        var dropped = 0
         if event.value.isPresent {
-            first = HeapProperties.appendMembers(named: "value", value: event.value.range, in: arena, first: first, to: &out)
+            first = HeapProperties.appendMembers(named: "value", value: event.value.range, in: arena, first: first, dropped: &dropped, to: &out)
         }
         if event.metadata.isPresent {
-            HeapProperties.appendMembers(named: "metadata", value: event.metadata.range, in: arena, first: first, to: &out)
+            HeapProperties.appendMembers(named: "metadata", value: event.metadata.range, in: arena, first: first, dropped: &dropped, to: &out)
         }
         out.appendLiteral("}}")
+        counters?.add(HeapProperties.tooLongCounter, dropped)
         return nil
     }
 
-    /// `{"identity":..,"event":..,"timestamp":"..","idempotency_key":"..","properties":{`
-    private static func appendHeader(identity: UnsafeRawBufferPointer, name: UnsafeRawBufferPointer, timestamp: Int64,
-                                     key: TimeUUID, to out: inout [UInt8]) {
-        out.appendLiteral("{\"identity\":")
-        out.append(contentsOf: identity)
+    /// A raw JSON string holding 1 to 19 decimal digits (a Heap user ID fits in an Int64).
+    static func isNumericID(_ raw: UnsafeRawBufferPointer) -> Bool {
+        raw.count >= 3 && raw.count <= 21 && raw.dropFirst().dropLast().allSatisfy { $0 &- UInt8(ascii: "0") < 10 }
+    }
+
+    /// `{"identity":..,"event":..,"timestamp":"..","idempotency_key":"..","properties":{`, or `"user_id":N` in
+    /// place of `identity` (Heap takes one of the two, never both).
+    private func appendHeader(identity: UnsafeRawBufferPointer, name: UnsafeRawBufferPointer, timestamp: Int64,
+                              key: TimeUUID, to out: inout [UInt8]) {
+        if numericUserID {
+            out.appendLiteral("{\"user_id\":")
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: identity.dropFirst().dropLast()))
+        } else {
+            out.appendLiteral("{\"identity\":")
+            out.append(contentsOf: identity)
+        }
         out.appendLiteral(",\"event\":")
         out.append(contentsOf: name)
         out.appendLiteral(",\"timestamp\":\"")
@@ -92,19 +114,21 @@ struct HeapFormat: EventEncoder {
         let gates = HeapProperties.Scanner.member(arena, object, "gates").flatMap { arena[$0] == UInt8(ascii: "{") ? $0 : nil }
         let experiments = HeapProperties.Scanner.member(arena, object, "experiments").flatMap { arena[$0] == UInt8(ascii: "{") ? $0 : nil }
         guard gates != nil || experiments != nil else { return refusal }
+        var dropped = 0
         if let gates {
-            Self.appendHeader(identity: identity, name: Self.quoted("\"Statsig Feature Gates\""), timestamp: event.timestamp,
+            appendHeader(identity: identity, name: Self.quoted("\"Statsig Feature Gates\""), timestamp: event.timestamp,
                               key: Self.derivedKey(event, tag: 1), to: &out)
-            HeapProperties.appendMembers(ofObject: gates..<event.metadata.range.upperBound, in: arena, first: true, to: &out)
+            HeapProperties.appendMembers(ofObject: gates..<event.metadata.range.upperBound, in: arena, first: true, dropped: &dropped, to: &out)
             out.appendLiteral("}}")
         }
         if let experiments {
             if gates != nil { out.append(contentsOf: separator) }
-            Self.appendHeader(identity: identity, name: Self.quoted("\"Statsig Experiments\""), timestamp: event.timestamp,
+            appendHeader(identity: identity, name: Self.quoted("\"Statsig Experiments\""), timestamp: event.timestamp,
                               key: Self.derivedKey(event, tag: 2), to: &out)
-            HeapProperties.appendMembers(ofObject: experiments..<event.metadata.range.upperBound, in: arena, first: true, to: &out)
+            HeapProperties.appendMembers(ofObject: experiments..<event.metadata.range.upperBound, in: arena, first: true, dropped: &dropped, to: &out)
             out.appendLiteral("}}")
         }
+        counters?.add(HeapProperties.tooLongCounter, dropped)
         return nil
     }
 

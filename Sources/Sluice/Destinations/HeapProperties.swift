@@ -22,6 +22,12 @@ enum HeapProperties {
     static let maxCharacters = 1023
     /// Levels of nesting flattened into dotted keys.
     static let maxDepth = 16
+    /// Heap's limit on a property name. A longer (flattened, dotted) name makes Heap reject the whole request,
+    /// so such a property is left out and counted (``DestinationCounters``: `propertyNamesTooLong`); the
+    /// event and the rest of its properties still go.
+    static let maxNameCharacters = 1024
+    /// The counter name for properties left out for an overlong name.
+    static let tooLongCounter = "propertyNamesTooLong"
 
     /// Appends `"<name>":<value>` members (each preceded by a comma unless `first`) for the JSON value in
     /// `bytes[range]` under key path `name`; objects expand into one member per leaf. Returns whether it
@@ -29,11 +35,19 @@ enum HeapProperties {
     @discardableResult
     static func appendMembers(named name: StaticString, value range: Range<Int>, in bytes: UnsafeRawBufferPointer,
                               first: Bool, to out: inout [UInt8]) -> Bool {
+        var dropped = 0
+        return appendMembers(named: name, value: range, in: bytes, first: first, dropped: &dropped, to: &out)
+    }
+
+    /// ``appendMembers(named:value:in:first:to:)``, counting properties left out for an overlong name.
+    @discardableResult
+    static func appendMembers(named name: StaticString, value range: Range<Int>, in bytes: UnsafeRawBufferPointer,
+                              first: Bool, dropped: inout Int, to out: inout [UInt8]) -> Bool {
         withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: maxDepth) { path in
             var first = first
             let start = Scanner.skipSpace(bytes, range.lowerBound)
             // A span is exactly one value, so its end is the value's end: no need to scan for it.
-            flatten(start..<range.upperBound, bytes: bytes, root: name, path: path, depth: 0, first: &first, out: &out)
+            flatten(start..<range.upperBound, bytes: bytes, root: name, path: path, depth: 0, first: &first, dropped: &dropped, out: &out)
             return first
         }
     }
@@ -42,13 +56,13 @@ enum HeapProperties {
     /// (`{"gate_a": true}` -> `"gate_a":"true"`), for Heap's initialize events.
     @discardableResult
     static func appendMembers(ofObject range: Range<Int>, in bytes: UnsafeRawBufferPointer, first: Bool,
-                              to out: inout [UInt8]) -> Bool {
+                              dropped: inout Int, to out: inout [UInt8]) -> Bool {
         withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: maxDepth) { path in
             var first = first
             let start = Scanner.skipSpace(bytes, range.lowerBound)
             Scanner.forEachMember(bytes, start) { key, value in
                 path[0] = key
-                flatten(value, bytes: bytes, root: nil, path: path, depth: 1, first: &first, out: &out)
+                flatten(value, bytes: bytes, root: nil, path: path, depth: 1, first: &first, dropped: &dropped, out: &out)
             }
             return first
         }
@@ -57,16 +71,20 @@ enum HeapProperties {
     /// Writes the value at `value` under `root` + `path[0..<depth]`.
     private static func flatten(_ value: Range<Int>, bytes: UnsafeRawBufferPointer, root: StaticString?,
                                 path: UnsafeMutableBufferPointer<Range<Int>>, depth: Int, first: inout Bool,
-                                out: inout [UInt8]) {
+                                dropped: inout Int, out: inout [UInt8]) {
         let c = bytes[value.lowerBound]
         if c == UInt8(ascii: "{"), depth < path.count {
             Scanner.forEachMember(bytes, value.lowerBound) { key, value in
                 path[depth] = key
-                flatten(value, bytes: bytes, root: root, path: path, depth: depth + 1, first: &first, out: &out)
+                flatten(value, bytes: bytes, root: root, path: path, depth: depth + 1, first: &first, dropped: &dropped, out: &out)
             }
             return
         }
         if c == UInt8(ascii: "n") { return }  // null: no property
+        if nameIsTooLong(bytes, root: root, path: path, depth: depth) {
+            dropped += 1
+            return
+        }
         if !first { out.append(UInt8(ascii: ",")) }
         first = false
         out.append(UInt8(ascii: "\""))
@@ -82,6 +100,23 @@ enum HeapProperties {
         }
         out.appendLiteral("\":")
         appendValue(value, bytes: bytes, to: &out)
+    }
+
+    /// Whether the dotted name `root.path[0]...path[depth-1]` has more than ``maxNameCharacters`` characters.
+    /// Escaped bytes are never fewer than the characters they encode, so short names need no counting.
+    private static func nameIsTooLong(_ bytes: UnsafeRawBufferPointer, root: StaticString?,
+                                      path: UnsafeMutableBufferPointer<Range<Int>>, depth: Int) -> Bool {
+        var rawLength = (root?.utf8CodeUnitCount ?? -1) + depth
+        for level in 0..<depth { rawLength += path[level].count }
+        guard rawLength > maxNameCharacters else { return false }
+        var name: [UInt8] = [UInt8(ascii: "\"")]
+        if let root { name.append(contentsOf: UnsafeRawBufferPointer(start: root.utf8Start, count: root.utf8CodeUnitCount)) }
+        for level in 0..<depth {
+            if level > 0 || root != nil { name.append(UInt8(ascii: ".")) }
+            name.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[path[level]]))
+        }
+        name.append(UInt8(ascii: "\""))
+        return name.withUnsafeBytes { characters(ofRawString: $0) } > maxNameCharacters
     }
 
     /// Writes one flat value: a number verbatim, anything else as a string of at most ``maxCharacters``.

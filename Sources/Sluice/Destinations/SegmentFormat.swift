@@ -11,8 +11,13 @@
 ///   Segment spec's place for user traits on a track call is `context.traits`, which destinations read.
 /// - `timestamp` and `originalTimestamp` both carry the event time (when it happened, per seed 003); Segment
 ///   sets `receivedAt` itself. `messageId` is the timeUUID, so Segment's own de-duplication agrees with ours.
+/// - The Statsig user's `ip`, `userAgent` and `locale` go to `context.ip`, `context.userAgent` and
+///   `context.locale`, and `appVersion` to `context.app.version` (Segment's spec fields, which its destinations
+///   read for geo, device and app reporting); strings only, others are left out.
 /// - A message over 32 KB (Segment's per-message limit) is refused and dead-lettered: Segment would reject the
 ///   whole batch with a 400.
+/// - Batch bodies get `sentAt` when the request is built (``HTTPRequestTarget``), as Segment's libraries send
+///   it; the default `batch.maxBytes` of 475,000 leaves room for it below Segment's 500 KB.
 ///
 /// Every value but the two timestamps and the messageId is copied verbatim from the input bytes.
 struct SegmentFormat: EventEncoder {
@@ -51,6 +56,35 @@ struct SegmentFormat: EventEncoder {
         return bytes
     }()
 
+    /// `,"ip":..,"userAgent":..,"locale":..,"app":{"version":..}` from the Statsig user (non-empty strings only).
+    private static func appendUserContext(_ user: ByteSpan, arena: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let start = HeapProperties.Scanner.skipSpace(arena, user.range.lowerBound)
+        guard arena[start] == UInt8(ascii: "{") else { return }
+        var ip: Range<Int>?, agent: Range<Int>?, locale: Range<Int>?, version: Range<Int>?
+        HeapProperties.Scanner.forEachMember(arena, start) { key, value in
+            guard arena[value.lowerBound] == UInt8(ascii: "\""), value.count > 2 else { return }
+            let name = UnsafeRawBufferPointer(rebasing: arena[key])
+            switch key.count {
+            case 2: if name.elementsEqual("ip".utf8) { ip = value }
+            case 6: if name.elementsEqual("locale".utf8) { locale = value }
+            case 9: if name.elementsEqual("userAgent".utf8) { agent = value }
+            case 10: if name.elementsEqual("appVersion".utf8) { version = value }
+            default: break
+            }
+        }
+        @inline(__always) func member(_ literal: StaticString, _ range: Range<Int>) {
+            out.appendLiteral(literal)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: arena[range]))
+        }
+        if let ip { member(",\"ip\":", ip) }
+        if let agent { member(",\"userAgent\":", agent) }
+        if let locale { member(",\"locale\":", locale) }
+        if let version {
+            member(",\"app\":{\"version\":", version)
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
     /// Appends one track message.
     static func append(_ event: Event, identity: ResolvedIdentity, arena: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         @inline(__always) func raw(_ span: ByteSpan) {
@@ -77,6 +111,7 @@ struct SegmentFormat: EventEncoder {
             raw(event.email)
             out.append(UInt8(ascii: "}"))
         }
+        if event.user.isPresent { appendUserContext(event.user, arena: arena, to: &out) }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ISO8601.timestampLength) { time in
             ISO8601.writeTimestamp(milliseconds: event.timestamp, to: time.baseAddress!)
             out.appendLiteral("},\"timestamp\":\"")

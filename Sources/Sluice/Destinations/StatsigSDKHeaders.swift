@@ -30,8 +30,12 @@ struct StatsigClientTimeTransport: HTTPTransport {
 
     func send(_ request: HTTPRequest, timeout: Duration) async throws -> HTTPResponse {
         var stamped = request
-        stamped.headers.removeAll { $0.name.caseInsensitiveCompare(StatsigSDKHeaders.clientTime) == .orderedSame }
-        stamped.headers.append((StatsigSDKHeaders.clientTime, StatsigSDKHeaders.clientTimeValue()))
+        let now = StatsigSDKHeaders.clientTimeValue()
+        if let index = stamped.headers.firstIndex(where: { $0.name.caseInsensitiveCompare(StatsigSDKHeaders.clientTime) == .orderedSame }) {
+            stamped.headers[index].value = now
+        } else {
+            stamped.headers.append((StatsigSDKHeaders.clientTime, now))
+        }
         return try await base.send(stamped, timeout: timeout)
     }
 }

@@ -87,6 +87,8 @@ enum ByteSource {
         // Failing is harmless (not a pipe, or a lower limit): the default buffer works, just with more wake-ups.
         _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, Int32(blockSize))
         #endif
+        var firstBlock = true
+        var gunzip: GzipInput?
         while !shouldStop() {
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, 0)
@@ -112,7 +114,24 @@ enum ByteSource {
                 onError("read failed: \(String(cString: strerror(failure)))")
                 return
             }
-            if block.isEmpty { return }  // end of input
+            if block.isEmpty {  // end of input
+                if let gunzip, case .failure(let error) = gunzip.finish() { onError("input: \(error)") }
+                return
+            }
+            if firstBlock {
+                firstBlock = false
+                if Gzip.hasMagic(block) { gunzip = GzipInput() }  // a gzipped stream: decompress as it is read
+            }
+            if let gunzip {
+                switch gunzip.decompress(block) {
+                case .success(let pieces):
+                    for piece in pieces { guard await channel.send(piece) else { return } }
+                case .failure(let error):
+                    onError("input: \(error)")
+                    return
+                }
+                continue
+            }
             guard await channel.send(block) else { return }  // the pipeline stopped reading
         }
     }

@@ -6,8 +6,11 @@ import Foundation
 ///
 /// Mapping decisions (where the Segment and Statsig documentation are silent):
 /// - Event names: track `X` -> `segment_track:X`; page/screen -> `segment_page:X` / `segment_screen:X` where `X` is
-///   the call's `name`, else `properties.name` (analytics.js copies the name there), else empty (`segment_page:`:
-///   `analytics.page()` without a name is common and still a page view, so it is kept rather than rejected).
+///   the call's `name`, else `properties.name` (analytics.js copies the name there), else its `category` (or
+///   `properties.category`); a call with none of them is filtered ("segment page or screen without a name")
+///   rather than becoming `segment_page:` with an empty name.
+/// - `integrations`: a message (or batch) whose `integrations` has `"Statsig": false`, or `"All": false`
+///   without `"Statsig": true`, is filtered with the reason, as Segment itself would not deliver it.
 /// - `segmentInbound.events` patterns are tested against the Segment name (`Order Completed`) and against the
 ///   Statsig name (`segment_track:Order Completed`), so both `Order *` and `segment_page:*` select.
 /// - The user: `userId` -> `userID` (numbers become strings); `properties.statsigCustomIDs` pairs -> `customIDs`
@@ -23,12 +26,11 @@ import Foundation
 /// - `properties` -> `metadata` (verbatim, without `statsigCustomIDs`); `properties.value` (string or number) ->
 ///   `value`, the inverse of the Segment output's `properties.value`.
 /// - Batch-level `context` merges into each message member by member, the message's members winning.
-///   `integrations` is not consulted: Segment routes on it before a destination receives a message.
 /// - identify: a Personas/Engage audience change (`context.personas.computation_class == "audience"`,
 ///   `traits[computation_key]` true or false) becomes an ``EventKind/audienceMembership`` record for the
-///   `statsig-idlists` destination; its member ID is `userId`, else `anonymousId` (Engage sends whichever the
-///   profile has; an ID of another type than the list's never matches a user, so it is harmless). Other identify
-///   calls, group and alias are counted as ingested and filtered with their reason.
+///   `statsig-idlists` destination, with the user mapped as for any message; the destination's `idType`
+///   (default `userID`) picks the member ID, since a Statsig ID list holds one ID type. Other identify calls,
+///   group and alias are counted as ingested and filtered with their reason.
 extension InputDecoder {
     /// The Segment call types.
     private enum SegmentType {
@@ -38,12 +40,13 @@ extension InputDecoder {
     /// Members of a Segment message, found in one pass.
     private struct SegmentFields {
         var type: Int?, userId: Int?, anonymousId: Int?, event: Int?, name: Int?, properties: Int?, traits: Int?
+        var category: Int?, integrations: Int?
         var context: Int?, timestamp: Int?, originalTimestamp: Int?, sentAt: Int?, receivedAt: Int?, messageId: Int?
     }
 
     /// Members of `properties` the mapping reads.
     private struct PropertyFields {
-        var customIDs: Int?, name: Int?, value: Int?
+        var customIDs: Int?, name: Int?, value: Int?, category: Int?
     }
 
     private static func segmentFields(_ view: JSONView, _ object: Int) -> SegmentFields {
@@ -58,6 +61,8 @@ extension InputDecoder {
                 else if view.stringEquals(key, "traits") { f.traits = value }
                 else if view.stringEquals(key, "sentAt") { f.sentAt = value }
             case 7: if view.stringEquals(key, "context") { f.context = value }
+            case 8: if view.stringEquals(key, "category") { f.category = value }
+            case 12: if view.stringEquals(key, "integrations") { f.integrations = value }
             case 9:
                 if view.stringEquals(key, "timestamp") { f.timestamp = value }
                 else if view.stringEquals(key, "messageId") { f.messageId = value }
@@ -117,11 +122,12 @@ extension InputDecoder {
         guard let type = Self.segmentType(view, typeNode) else {
             return "unsupported Segment type \(String(decoding: view.raw(typeNode).prefix(64), as: UTF8.self)) (expected track, page, screen, identify, group or alias)"
         }
-        var batchContext: Int?, batchSentAt: Int?
+        var batchContext: Int?, batchSentAt: Int?, batchIntegrations: Int?
         if let root = batchRoot {
             view.forEachMember(of: root) { key, value in
                 if view.stringEquals(key, "context"), view.kind(value) == .object { batchContext = value }
                 else if view.stringEquals(key, "sentAt") { batchSentAt = value }
+                else if view.stringEquals(key, "integrations") { batchIntegrations = value }
             }
         }
         var messageContext = f.context
@@ -149,7 +155,10 @@ extension InputDecoder {
             guard let ms = Self.milliseconds(view, t) else {
                 return "timestamp must be an ISO 8601 date-time (e.g. 2024-05-01T12:00:00.000Z)"
             }
-            timestamp = ms
+            switch options.checksSecondsLikeTimes ? Self.applyingUnit(ms, view, t, options.timestampUnit) : .success(ms) {
+            case .success(let adjusted): timestamp = adjusted
+            case .failure(let problem): return "timestamp \(problem.message)"
+            }
         } else {
             timestamp = Int64(Date().timeIntervalSince1970 * 1000)
         }
@@ -183,6 +192,7 @@ extension InputDecoder {
                 switch view.rawStringContent(key).count {
                 case 4: if view.stringEquals(key, "name") { p.name = value }
                 case 5: if view.stringEquals(key, "value") { p.value = value }
+                case 8: if view.stringEquals(key, "category") { p.category = value }
                 case 16: if view.stringEquals(key, "statsigCustomIDs") { p.customIDs = value }
                 default: break
                 }
@@ -202,6 +212,7 @@ extension InputDecoder {
                 nameNode = e
             } else {
                 nameNode = Self.nonEmptyString(view, f.name) ?? Self.nonEmptyString(view, p.name)
+                    ?? Self.nonEmptyString(view, f.category) ?? Self.nonEmptyString(view, p.category)
             }
             let name = nameNode.map { view.rawStringContent($0) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
             let nameStart = chunk.arena.count
@@ -215,7 +226,9 @@ extension InputDecoder {
             chunk.arena.append(UInt8(ascii: "\""))
             let nameSpan = ByteSpan(start: nameStart, count: chunk.arena.count - nameStart)
             event = Event(eventName: nameSpan, timeUUID: uuid, timestamp: timestamp, line: context.line, category: .custom)
-            if let patterns = segmentEvents,
+            if nameNode == nil {
+                event.filterReason = .segmentPageWithoutName
+            } else if let patterns = segmentEvents,
                !chunk.withArena({ selects(patterns, name: name, statsigName: EventNames.content(nameSpan, $0)) }) {
                 event.filterReason = .segmentEventNotSelected
             }
@@ -236,9 +249,13 @@ extension InputDecoder {
             event.filterReason = type == .group ? .segmentGroupCall : .segmentAliasCall
         }
 
-        // An audience member is the profile's userId, else its anonymousId.
-        let memberID = event.kind == .audienceMembership ? (userId ?? anonymousId) : userId
-        appendSegmentUser(view, context, userID: memberID, anonymousId: anonymousId, customIDs: p.customIDs,
+        if event.filterReason == nil, Self.turnsStatsigOff(view, f.integrations ?? batchIntegrations) {
+            event.filterReason = .segmentIntegrationDisabled
+        }
+
+        // An audience member is identified like any Segment user: userId -> userID, anonymousId ->
+        // customIDs[anonymousIdAs]; the ID-list destination picks the ID of its list's `idType`.
+        appendSegmentUser(view, context, userID: userId, anonymousId: anonymousId, customIDs: p.customIDs,
                           segmentContext: segmentContext, into: &event, chunk: &chunk)
         if let properties {
             if let v = p.value, view.kind(v) == .string || view.kind(v) == .number, event.kind == .event { event.value = context.span(view, v) }
@@ -251,6 +268,16 @@ extension InputDecoder {
     }
 
     // MARK: - Pieces
+
+    /// Segment's rule for `integrations`: a destination's own key decides; without it, `All` does (default true).
+    private static func turnsStatsigOff(_ view: JSONView, _ integrations: Int?) -> Bool {
+        guard let integrations, view.kind(integrations) == .object else { return false }
+        if let statsig = view.member(integrations, "Statsig") {
+            return view.kind(statsig) == .false
+        }
+        if let all = view.member(integrations, "All") { return view.kind(all) == .false }
+        return false
+    }
 
     /// Where to look up a `context` member: the message's own, else the batch's.
     private struct SegmentContext {

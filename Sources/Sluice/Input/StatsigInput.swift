@@ -45,10 +45,14 @@ extension InputDecoder {
         // When: the export shape's `timestamp`, else the SDK's `time` (numbers or numeric strings).
         var timestamp: Int64
         if let t = f.timestamp ?? f.time, view.kind(t) != .null {
+            let field = f.timestamp != nil ? "timestamp" : "time"
             guard let ms = Self.milliseconds(view, t) else {
-                return "\(f.timestamp != nil ? "timestamp" : "time") must be milliseconds since the epoch (a number, a numeric string or an ISO 8601 string)"
+                return "\(field) must be milliseconds since the epoch (a number, a numeric string or an ISO 8601 string)"
             }
-            timestamp = ms
+            switch options.checksSecondsLikeTimes ? Self.applyingUnit(ms, view, t, options.timestampUnit) : .success(ms) {
+            case .success(let adjusted): timestamp = adjusted
+            case .failure(let problem): return "\(field) \(problem.message)"
+            }
         } else {
             timestamp = Int64(Date().timeIntervalSince1970 * 1000)
         }
@@ -162,6 +166,17 @@ extension InputDecoder {
         var writer = JSONWriter(capacity: 24)
         writer.appendString(utf8: view.raw(node))
         return chunk.appendToArena(writer.bytes)
+    }
+
+    /// An integer time below 10^11 (before 1973-03-03 in milliseconds) is almost surely in seconds: read it as
+    /// seconds with `input.timestampUnit: auto`, else refuse it so the producer notices (a Unix time in seconds
+    /// read as milliseconds would reach Segment and Heap as January 1970). ISO 8601 strings are exact.
+    static func applyingUnit(_ ms: Int64, _ view: JSONView, _ node: Int, _ unit: TimestampUnit) -> Result<Int64, PipelineError> {
+        let isInteger = view.kind(node) == .number
+            || (view.kind(node) == .string && JSONView.parseInt64(view.rawStringContent(node)) != nil)
+        guard isInteger, ms < TimestampUnit.secondsBelow else { return .success(ms) }
+        if unit == .auto, ms > -TimestampUnit.secondsBelow { return .success(ms * 1000) }
+        return .failure(PipelineError("\(ms) is below 10^11: it looks like seconds, not milliseconds since the epoch (set input.timestampUnit to \"auto\" to read such values as seconds)"))
     }
 
     /// Milliseconds from a number, a numeric string, or an ISO 8601 string.

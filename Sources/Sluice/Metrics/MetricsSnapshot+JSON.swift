@@ -56,6 +56,14 @@ extension MetricsSnapshot {
             w.appendRaw(",\"queuedChunks\":"); w.appendInt(Int64(d.queuedChunks))
             w.appendRaw(",\"queuedForBatcher\":"); w.appendInt(Int64(d.queuedForBatcher))
             w.appendRaw(",\"queuedBatches\":"); w.appendInt(Int64(d.queuedBatches))
+            if !d.counters.isEmpty {
+                w.appendRaw(",\"counters\":{")
+                for (k, key) in d.counters.keys.sorted().enumerated() {
+                    if k > 0 { w.appendByte(UInt8(ascii: ",")) }
+                    w.appendString(key); w.appendByte(UInt8(ascii: ":")); w.appendInt(Int64(d.counters[key]!))
+                }
+                w.appendByte(UInt8(ascii: "}"))
+            }
             w.appendByte(UInt8(ascii: "}"))
         }
         w.appendRaw("}}")

@@ -47,6 +47,9 @@ public struct MetricsSnapshot: Sendable, Equatable {
         /// Events accepted by the pipeline that this destination has not settled yet (neither delivered,
         /// filtered, dead-lettered nor dropped): its lag, wherever in the pipeline those events are.
         public var pending: Int
+        /// Named counts beside the accounting (see ``Summary/DestinationSummary/counters``): Heap properties
+        /// left out for an overlong name, and `rateLimit` pacing (`pacedBatches`, `pacedMilliseconds`).
+        public var counters: [String: Int] = [:]
 
         /// Creates a value; for tests and for services that merge metrics from several pipelines.
         public init(delivered: Int = 0, filtered: Int = 0, deadLettered: Int = 0, dropped: Int = 0, requests: Int = 0,

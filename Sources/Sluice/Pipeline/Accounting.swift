@@ -16,6 +16,8 @@ final class Accounting: Sendable {
         /// Events that missed the drain deadline and stay with their source (`DrainDeadlinePolicy.leaveUnsettled`).
         var leftUnsettled = 0
         var filteredByReason: [FilterReason: Int] = [:]
+        /// Filter reasons that carry a name (an ID list's "no <idType>").
+        var filteredByNamedReason: [String: Int] = [:]
         /// Dead-lettered events per reason class (``DeadLetterReason``).
         var deadLetteredByReason: [String: Int] = [:]
         /// Events a stdout or file destination could not write (also in `deadLettered`).
@@ -83,6 +85,15 @@ final class Accounting: Sendable {
 
     func update(_ destination: String, _ body: (inout DestinationCounts) -> Void) {
         state.withLock { body(&$0.destinations[destination, default: DestinationCounts()]) }
+    }
+
+    func recordFiltered(_ destination: String, named reasons: [String: Int]) {
+        update(destination) { counts in
+            for (reason, n) in reasons {
+                counts.filtered += n
+                counts.filteredByNamedReason[reason, default: 0] += n
+            }
+        }
     }
 
     func recordFiltered(_ destination: String, _ reasons: [FilterReason: Int]) {

@@ -13,6 +13,8 @@ struct DestinationBranch: Sendable {
         var batch: BatchConfiguration
         var concurrency: Int
         var overflow: OverflowPolicy
+        /// Named counts the encoder and sender keep (Heap properties dropped, paced batches).
+        var counters = DestinationCounters()
     }
 
     let name: String
@@ -27,6 +29,7 @@ struct DestinationBranch: Sendable {
     let sender: Sender
     let maxDelayMs: Int
     let inFlight = InFlightCounter()
+    let counters: DestinationCounters
 
     init(parts: Parts, index: Int, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
          latency: LatencyHistogram, queueCapacity: Int, deadlinePolicy: DrainDeadlinePolicy,
@@ -46,6 +49,7 @@ struct DestinationBranch: Sendable {
         batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)
         sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)
         maxDelayMs = parts.batch.maxDelayMs
+        counters = parts.counters
     }
 
     func start(in group: inout TaskGroup<Void>) {

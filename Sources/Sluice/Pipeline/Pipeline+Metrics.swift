@@ -33,6 +33,7 @@ extension Pipeline {
                 inFlight: branch.inFlight.current, queuedChunks: branch.queue.count,
                 queuedForBatcher: branch.batcherQueue.count, queuedBatches: branch.batchQueue.count,
                 pending: max(0, expected - settled), writeFailures: d.writeFailures)
+            destinations[branch.name]?.counters = branch.counters.snapshot
         }
 
         let elapsed = start.map { Double((finish ?? Clock.nanoseconds()) &- $0) / 1e9 } ?? 0

@@ -339,7 +339,7 @@ public final class Pipeline: Sendable {
         for (name, d) in counts.destinations {
             destinations[name] = Summary.DestinationSummary(
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
-                filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
+                filteredByReason: Dictionary(d.filteredByReason.map { ($0.key.description, $0.value) } + d.filteredByNamedReason.map { ($0.key, $0.value) }, uniquingKeysWith: +),
                 requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
                 deadLetteredByReason: d.deadLetteredByReason, writeFailures: d.writeFailures,
                 alreadySettled: d.alreadySettled, leftUnsettled: d.leftUnsettled)
@@ -352,6 +352,7 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        for branch in branches { summary.destinations[branch.name]?.counters = branch.counters.snapshot }
         summary.deadLetterWriteFailures = deadLetters?.failures ?? 0
         summary.incompleteLines = counts.incomplete
         if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }

@@ -18,6 +18,9 @@ public struct Summary: Sendable, Equatable {
         public var filteredByReason: [String: Int]
         /// Requests (or writes) sent, retries among them, and requests that failed.
         public var requests: Int, retries: Int, failedRequests: Int
+        /// Named counts beside the accounting: `propertyNamesTooLong` (Heap properties left out because the
+        /// name is over Heap's 1024 characters), `pacedBatches` and `pacedMilliseconds` (`rateLimit` waits).
+        public var counters: [String: Int] = [:]
         /// Dead-lettered events per reason class, e.g. `"HTTP 401 Unauthorized"` (details such as the response
         /// body are in each dead-letter record); at most 32 classes, then `"other reasons"`.
         public var deadLetteredByReason: [String: Int] = [:]
@@ -155,6 +158,7 @@ public struct Summary: Sendable, Equatable {
                 w.appendRaw(",\"alreadySettled\":"); w.appendInt(Int64(d.alreadySettled))
                 w.appendRaw(",\"leftInSpool\":"); w.appendInt(Int64(d.leftUnsettled))
             }
+            if !d.counters.isEmpty { w.appendRaw(",\"counters\":"); Self.appendCounts(d.counters, to: &w) }
             w.appendByte(UInt8(ascii: "}"))
         }
         w.appendRaw("},\"incompleteLines\":"); w.appendInt(Int64(incompleteLines))

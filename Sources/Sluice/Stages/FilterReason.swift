@@ -20,6 +20,11 @@ public enum FilterReason: UInt8, Sendable, CaseIterable, CustomStringConvertible
     case noIdentity
     /// Audience changes go only to `statsig-idlists` destinations, and those take nothing else.
     case notForDestination
+    /// A Segment message whose `integrations` turns Statsig off (`"Statsig": false`, or `"All": false` without
+    /// `"Statsig": true`): Segment would not have sent it to Statsig.
+    case segmentIntegrationDisabled
+    /// A Segment page or screen call with no `name`, `properties.name` or `category` to name the event.
+    case segmentPageWithoutName
 
     /// The reason as written in summaries and reports.
     public var description: String {
@@ -33,6 +38,8 @@ public enum FilterReason: UInt8, Sendable, CaseIterable, CustomStringConvertible
         case .identifyNotAudience: return "identify without an audience (identify is used only for audiences)"
         case .noIdentity: return "no identity"
         case .notForDestination: return "not for this destination"
+        case .segmentIntegrationDisabled: return "segment integrations turn Statsig off"
+        case .segmentPageWithoutName: return "segment page or screen without a name"
         }
     }
 }

@@ -21,6 +21,17 @@ public enum IdentifierSource: Sendable, Equatable {
         default: self = .customID(name)
         }
     }
+
+    /// The name as written in a configuration (`userID`, `stableID`, `companyID`, ...).
+    public var name: String {
+        switch self {
+        case .userID: "userID"
+        case .stableID: "stableID"
+        case .email: "email"
+        case .unitID: "unitID"
+        case .customID(let name): name
+        }
+    }
 }
 
 /// The identity rules of a destination.
@@ -31,8 +42,11 @@ enum IdentityRule: Sendable {
     case segment(userId: IdentifierSource, anonymousId: IdentifierSource?)
     /// Heap: one `identity`; an event without it is filtered.
     case heap(identity: IdentifierSource)
-    /// Statsig ID lists: audience changes only, identified by the user's ID.
-    case audience
+    /// Statsig ID lists: audience changes only; the member is the user's ID of the list's ID type (`idType`).
+    case audienceList(idType: IdentifierSource)
+
+    /// An ID list of user IDs (the default `idType`).
+    static var audience: IdentityRule { .audienceList(idType: .userID) }
 }
 
 /// Identity spans resolved for one event, pointing into its chunk's arena (absent spans when not found).
@@ -91,11 +105,12 @@ actor IdentifierMapper {
         mapped.selected.reserveCapacity(chunk.events.count)
         mapped.identities.reserveCapacity(chunk.events.count)
         var reasons: [FilterReason: Int] = [:]
+        var missingListID = 0
         chunk.withArena { arena in
             for (index, event) in chunk.events.enumerated() {
                 var identity = ResolvedIdentity()
                 if let reason = rejection(event, arena, &identity) {
-                    reasons[reason, default: 0] += 1
+                    if case .audienceList = rule, reason == .noIdentity { missingListID += 1 } else { reasons[reason, default: 0] += 1 }
                     continue
                 }
                 mapped.selected.append(Int32(index))
@@ -103,15 +118,19 @@ actor IdentifierMapper {
             }
         }
         accounting.recordFiltered(destination, reasons)
+        // An ID list holds one ID type: a member without it is filtered as "no <idType>".
+        if case .audienceList(let idType) = rule, missingListID > 0 {
+            accounting.recordFiltered(destination, named: ["no \(idType.name)": missingListID])
+        }
         chunk.settle(chunk.events.count - mapped.selected.count, destination: destinationIndex, as: .filtered)
         return mapped
     }
 
     private func rejection(_ event: Event, _ arena: UnsafeRawBufferPointer, _ identity: inout ResolvedIdentity) -> FilterReason? {
         switch (rule, event.kind) {
-        case (.audience, .event): return .notForDestination
-        case (.audience, .audienceMembership):
-            identity.primary = nonEmpty(event.userID)
+        case (.audienceList, .event): return .notForDestination
+        case (.audienceList(let idType), .audienceMembership):
+            identity.primary = lookup(idType, event, arena)
             return identity.primary.isPresent ? nil : .noIdentity
         case (_, .audienceMembership): return .notForDestination
         default: break
@@ -122,7 +141,7 @@ actor IdentifierMapper {
         // An empty-string unitID (like an empty userID) names no unit: fall through to the next identifier.
         identity.unitID = nonEmpty(event.unitID).isPresent ? event.unitID : nonEmpty(event.userID).isPresent ? event.userID : nonEmpty(event.stableID)
         switch rule {
-        case .none, .audience:
+        case .none, .audienceList:
             return nil
         case .segment(let userId, let anonymousId):
             identity.primary = lookup(userId, event, arena)

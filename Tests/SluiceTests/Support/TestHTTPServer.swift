@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
+@testable import Sluice
 
 /// One request as the test server received it.
 struct RecordedRequest: Sendable {
@@ -14,12 +15,24 @@ struct RecordedRequest: Sendable {
     var path: String
     /// Header fields in arrival order, names as the client spelled them.
     var headers: [(name: String, value: String)]
-    /// The body after removing any chunked framing.
-    var body: [UInt8]
+    /// The body after removing any chunked framing, and decompressed when `Content-Encoding: gzip` (as a real
+    /// endpoint reads it); ``wireBody`` is what came over the wire.
+    var body: [UInt8] {
+        guard let encoding = header("Content-Encoding"), encoding.lowercased() == "gzip" else { return wireBody }
+        return (try? Gzip.decompress(wireBody, limit: 64 << 20)) ?? wireBody
+    }
+    /// The body as sent, after removing any chunked framing.
+    var wireBody: [UInt8]
     /// When the request head was complete.
     var arrival: ContinuousClock.Instant
     /// Which accepted connection carried it (0, 1, 2, ... in accept order), to observe keep-alive.
     var connection: Int
+
+    init(method: String, path: String, headers: [(name: String, value: String)], body: [UInt8],
+         arrival: ContinuousClock.Instant, connection: Int) {
+        (self.method, self.path, self.headers, self.wireBody) = (method, path, headers, body)
+        (self.arrival, self.connection) = (arrival, connection)
+    }
 
     /// The first value of header `name`, compared case-insensitively.
     func header(_ name: String) -> String? {
