@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark of `sluice serve`: events/s and request latency for 100-event gzip log_event bodies from a loopback
 # wrk, and peak RSS with 200 concurrent clients sending 4 MB bodies.
-# Usage: Benchmarks/serve/run.sh [SECONDS] [CONNECTIONS]      (needs wrk: apt-get install wrk)
+# Usage: [SLUICE=BINARY] Benchmarks/serve/run.sh [SECONDS] [CONNECTIONS]      (needs wrk: apt-get install wrk)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 seconds="${1:-10}"
 connections="${2:-32}"
 command -v wrk >/dev/null || { echo "serve benchmark: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-(cd "$root" && swift build -c release --product sluice >/dev/null)
-sluice="$(cd "$root" && swift build -c release --show-bin-path)/sluice"
+sluice="${SLUICE:-}"   # SLUICE=path/to/sluice skips the build
+if [ -z "$sluice" ]; then
+  (cd "$root" && swift build -c release --product sluice >/dev/null)
+  sluice="$(cd "$root" && swift build -c release --show-bin-path)/sluice"
+fi
 work="$(mktemp -d)"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
