@@ -20,7 +20,8 @@ let package = Package(
         .executableTarget(name: "SluiceBench", dependencies: ["Sluice"], path: "Benchmarks/SluiceBench"),
         .executableTarget(name: "EmbeddingExample", dependencies: ["Sluice"], path: "Examples/EmbeddingExample"),
         // Depends on the executables so `swift test` builds the real `sluice` binary the CLI tests drive.
-        .testTarget(name: "SluiceTests", dependencies: ["Sluice", "SluiceCLI", "SluiceBench"]),
+        // `Fixtures/` is test data read from disk by path (JSONTestSuite with its licence, samples), not sources.
+        .testTarget(name: "SluiceTests", dependencies: ["Sluice", "SluiceCLI", "SluiceBench"], exclude: ["Fixtures"]),
         // Uses only the public API (`import Sluice` without `@testable`), as an embedding service would.
         .testTarget(name: "SluicePublicAPITests", dependencies: ["Sluice"]),
     ],

@@ -35,9 +35,11 @@ enum HelpText {
           --format FORMAT          Output format of the default stdout destination: statsig (default),
                                    segment or heap. Ignored when the configuration names destinations.
           --dry-run                HTTP destinations send nothing; each request is printed to standard output
-                                   as one JSON line, secrets redacted.
+                                   as one JSON line: credentials masked, event data unchanged.
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
-          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
+          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason
+                                   (event data unchanged, so the file can be replayed). Both paths are
+                                   checked before any input is read (exit 2 if unwritable).
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
@@ -53,7 +55,15 @@ enum HelpText {
         EXIT STATUS
           0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
           1  at least one event was dead-lettered or dropped
-          2  usage or configuration error (nothing was read)
+          2  usage or configuration error, or an unwritable --summary/--dead-letter path (nothing was read)
+          3  Sluice could not record what happened to some events: a dead-letter, stdout or file write
+             failed (a full disk, a closed pipe). Each failure is reported on standard error as it
+             happens, and counted in the summary (deadLetterWriteFailures, writeFailures).
+
+        When the reader of standard output goes away (`sluice | head -1`), sluice stops reading input,
+        counts the events it could not write as dead-lettered, says so in one line and exits with status 3.
+        The summary lists why events were dead-lettered, per destination (deadLetteredByReason); each new
+        reason is also printed on standard error the first time it happens.
 
         EXAMPLES
           Convert generated Statsig events to Segment messages:
@@ -100,8 +110,10 @@ enum HelpText {
         USAGE
           sluice validate --config FILE
 
-        Parses FILE, substitutes ${NAME} environment variables and reports every problem with the path of the
-        key at fault, for example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
+        Parses FILE as strict JSON (a trailing comma or a repeated key is an error naming its line, column and
+        byte), substitutes ${NAME} environment variables, checks every number against its range (README's
+        configuration table) and reports every problem, one per line, with the path of the key at fault, for
+        example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
         Secrets are never printed. Exits 0 when the configuration is valid, 2 when it is not.
 
         OPTIONS

@@ -6,6 +6,10 @@ public struct DecoderOptions: Sendable {
     public var segmentEvents: [String]?
     /// Deepest JSON nesting accepted in an input line.
     public var maxDepth: Int
+    /// Experiment specs and patterns that rename config exposures of experiments (nil: none configured).
+    var experiments: ExperimentCatalog?
+    /// How integer timestamps are read.
+    public var timestampUnit: TimestampUnit = .milliseconds
 
     /// Creates options; the defaults match the configuration's.
     public init(segmentAnonymousIdAs: String = "segmentAnonymousId", segmentEvents: [String]? = nil, maxDepth: Int = 128) {

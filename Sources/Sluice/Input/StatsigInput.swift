@@ -71,8 +71,18 @@ extension InputDecoder {
             uuid = TimeUUID.derived(milliseconds: clientTimestamp, contentHash: hash)
         }
 
-        let category = EventCategory.of(eventName: view.rawStringContent(nameNode))
-        var event = Event(eventName: context.span(view, nameNode), timeUUID: uuid, timestamp: timestamp,
+        var category = EventCategory.of(eventName: view.rawStringContent(nameNode))
+        var nameSpan = context.span(view, nameNode)
+        var renamedMetadata: ByteSpan?
+        if let catalog = options.experiments, category == .configExposure || category == .layerExposure {
+            let naming = experimentNaming(view, category: category, metadata: f.metadata, catalog: catalog, chunk: &chunk)
+            if let renamed = naming.eventName { nameSpan = renamed }
+            if let renamed = naming.category { category = renamed }
+            renamedMetadata = naming.metadata
+        } else if let catalog = options.experiments, category == .initialize {
+            renamedMetadata = initializeGroupNames(view, metadata: f.metadata, catalog: catalog, chunk: &chunk)
+        }
+        var event = Event(eventName: nameSpan, timeUUID: uuid, timestamp: timestamp,
                           line: context.line, category: category)
         if let userNode { decodeUser(view, userNode, context, into: &event, chunk: &chunk) }
         if let id = f.userID {
@@ -83,7 +93,7 @@ extension InputDecoder {
             }
         }
         if let v = f.value { event.value = context.span(view, v) }
-        if let m = f.metadata, view.kind(m) == .object { event.metadata = context.span(view, m) }
+        if let m = f.metadata, view.kind(m) == .object { event.metadata = renamedMetadata ?? context.span(view, m) }
         if let s = f.statsigMetadata ?? sharedStatsigMetadata, view.kind(s) == .object { event.statsigMetadata = context.span(view, s) }
         if let s = f.secondaryExposures, view.kind(s) == .array { event.secondaryExposures = context.span(view, s) }
         if let u = f.unitID, view.kind(u) == .string { event.unitID = context.span(view, u) }

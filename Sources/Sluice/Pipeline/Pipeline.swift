@@ -21,6 +21,10 @@ public struct PipelineOptions: Sendable {
     public var customDestinations: [CustomDestinationRegistration]
     /// The transport HTTP destinations use (a real `URLSession` by default; tests may pass their own).
     public var httpTransport: (any HTTPTransport)?
+    /// Called as things happen that an operator should hear about: a new dead-letter reason per destination,
+    /// a failed dead-letter, stdout or file write, an output whose reader went away. Each at most once per run
+    /// (per destination or output); the command line prints them on standard error.
+    public var onNotice: (@Sendable (PipelineNotice) -> Void)?
 
     /// Creates options; every field has a default.
     public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
@@ -79,11 +83,14 @@ public final class Pipeline: Sendable {
     let ingestor: Ingestor
     let branches: [DestinationBranch]
     let deadLetters: DeadLetterWriter?
+    let notices: Notices
     let started = Atomic<Bool>(false)
     let startTime = Mutex<UInt64?>(nil)
     let inputError = Mutex<String?>(nil)
     let latency = LatencyHistogram()
     let progress = RunProgress()
+    /// Loads and refreshes the Statsig config specs that name experiment exposures (nil: none configured).
+    let specsLoader: StatsigSpecsLoader?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -94,11 +101,13 @@ public final class Pipeline: Sendable {
         self.configuration = configuration
         self.options = options
         let redactor = Redactor(secrets: configuration.secrets)
-        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor) }
+        let notices = Notices(handler: options.onNotice)
+        self.notices = notices
+        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor, notices: notices) }
         self.deadLetters = deadLetters
 
         // Destinations first: their names are the accounting's columns.
-        let factory = DestinationFactory(options: options, redactor: redactor)
+        let factory = DestinationFactory(options: options, redactor: redactor, notices: notices)
         // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
         // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
         if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
@@ -114,15 +123,23 @@ public final class Pipeline: Sendable {
         let capacity = max(1, configuration.input.queueCapacity)
         branches = parts.map { [shutdownState, latency] in
             DestinationBranch(parts: $0, accounting: accounting, deadLetters: deadLetters, shutdown: shutdownState,
-                              latency: latency, queueCapacity: capacity)
+                              latency: latency, queueCapacity: capacity, redactor: redactor, notices: notices)
         }
 
         ingestQueue = BoundedChannel(capacity: capacity)
-        let decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
+        var decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
                                             segmentEvents: configuration.segmentInbound.events)
+        decoderOptions.timestampUnit = configuration.input.timestampUnit
+        (decoderOptions.experiments, specsLoader) = try Self.experimentCatalog(configuration.experimentNaming, options)
         ingestor = Ingestor(options: decoderOptions, chunkSize: configuration.input.chunkSize,
                             maxLineBytes: configuration.input.maxLineBytes, output: ingestQueue, accounting: accounting,
                             invalidSink: InvalidSink(deadLetters: deadLetters, report: options.onInvalid))
+        // An output whose reader is gone (`sluice | head -1`) will never take another event: stop reading input,
+        // and let the other destinations drain within the drain timeout. Weak: the pipeline owns the notices.
+        notices.react { [weak self] notice in
+            guard case .outputClosed = notice, let self else { return }
+            self.shutdown(gracePeriod: .milliseconds(Int(self.configuration.drainTimeoutSeconds * 1000)))
+        }
     }
 
     /// Runs until the input ends (or ``finish()``), then drains and returns the summary. Cancelling the task
@@ -134,6 +151,7 @@ public final class Pipeline: Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else {
             throw PipelineError("a pipeline runs once; build a new one to run again")
         }
+        try await specsLoader?.start()
         let stages = Task { await self.runStages() }
         return await withTaskCancellationHandler {
             await stages.value
@@ -147,6 +165,7 @@ public final class Pipeline: Sendable {
     public func ingest(_ body: [UInt8]) async -> IngestResult {
         guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
         defer { gate.leave() }
+        if let specsLoader { await specsLoader.waitUntilLoaded() }
         let (accepted, invalid) = await ingestor.ingest(body)
         return IngestResult(accepted: accepted, invalid: invalid, refused: false)
     }
@@ -161,7 +180,9 @@ public final class Pipeline: Sendable {
     public func finish() {
         shutdownState.beginDrain()
         gate.close()
-        blockQueue.finish()
+        // A byte source stops reading and finishes the block queue itself, after handing over the block it has
+        // read: finishing it here would refuse that block, and bytes already read would be in no count.
+        if case .none = options.input { blockQueue.finish() }
     }
 
     /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
@@ -184,6 +205,8 @@ public final class Pipeline: Sendable {
         ByteSource.start(options.input, into: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining }) { message in
             self.inputError.withLock { $0 = message }
         }
+        let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
+        defer { specsRefresh.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput() }
             if dedupeEnabled {
@@ -226,7 +249,8 @@ public final class Pipeline: Sendable {
             destinations[name] = Summary.DestinationSummary(
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
                 filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
-                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests)
+                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
+                deadLetteredByReason: d.deadLetteredByReason, writeFailures: d.writeFailures)
         }
         var summary = Summary(
             ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates, filtered: counts.filtered,
@@ -236,6 +260,9 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        summary.deadLetterWriteFailures = deadLetters?.failures ?? 0
+        summary.incompleteLines = counts.incomplete
+        if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

@@ -9,6 +9,8 @@ protocol BatchSender: Sendable {
 enum SendOutcome: Sendable, Equatable {
     case delivered(attempts: Int)
     case failed(reason: String, attempts: Int)
+    /// A local write (stdout, a file) failed: Sluice could not put the events where it was told to.
+    case writeFailed(reason: String)
 }
 
 /// Stage 6 (per destination): `concurrency` workers take batches from the queue and send them.
@@ -45,6 +47,7 @@ actor Sender {
                         switch outcome {
                         case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
                         case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
+                        case .writeFailed(let reason): recorder.writeFailed(batch, reason: reason)
                         }
                     }
                 }
