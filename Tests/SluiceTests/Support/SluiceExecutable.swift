@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// The real `sluice` binary that `swift test` built next to the test bundle, and a way to run it.
@@ -21,7 +26,14 @@ enum SluiceExecutable {
         let stderr: Pipe
     }
 
+    /// Writing to the stdin of a child that has exited must be an error for that test, not a SIGPIPE that
+    /// kills the whole test process (and every test running in parallel with it).
+    static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     static func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Running {
+        ignoreBrokenPipes()
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
