@@ -74,6 +74,11 @@ enum HelpText {
             sluice --config pipeline.json --summary summary.json --dead-letter failed.ndjson < events.ndjson
           See what would be sent, without sending:
             sluice --config pipeline.json --dry-run --input events.ndjson
+
+        ENVIRONMENT
+          SLUICE_HTTP_TRANSPORT    curl (default: libcurl, which waits for slow endpoints without using CPU)
+                                   or urlsession (Foundation's URLSession).
+          SSL_CERT_FILE            CA certificates (PEM) to trust for HTTPS instead of libcurl's bundle.
         """
 
     static let generate = """

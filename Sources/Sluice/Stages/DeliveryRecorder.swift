@@ -46,6 +46,16 @@ struct DeliveryRecorder: Sendable {
         deadLetter(batch, reason: reason, attempts: 1, announcing: false)
     }
 
+    /// Counts the requests of a batch that was refused whole and then split: its events are settled with the
+    /// parts, its requests here (they were made, and the last one failed).
+    func refusedWhole(attempts: Int) {
+        accounting.update(destination) { counts in
+            counts.requests += attempts
+            counts.retries += max(0, attempts - 1)
+            if attempts > 0 { counts.failedRequests += 1 }
+        }
+    }
+
     /// Dead-letters single events refused before they joined a batch (too large, not encodable).
     func deadLetter(reason: String, chunk: EventChunk, indices: [Int32]) {
         let reason = redactor.redact(reason)
