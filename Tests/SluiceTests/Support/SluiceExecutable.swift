@@ -10,6 +10,7 @@ import Synchronization
 enum SluiceExecutable {
     /// `.build/<configuration>/sluice`, found from the running test binary's directory.
     static var url: URL {
+        ignoreBrokenPipes()  // every test that starts `sluice` asks for its URL first
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         // The test binary may sit inside a bundle (`SluicePackageTests.xctest/Contents/MacOS/` on macOS).
         for _ in 0..<4 where !FileManager.default.fileExists(atPath: directory.appendingPathComponent("sluice").path) {
