@@ -5,6 +5,8 @@ extension Pipeline {
     public func ingest(_ body: [UInt8], context: IngestContext) async -> IngestResult {
         guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
         defer { gate.leave() }
+        // Keep in step with ingest(_:): everything it does before decoding, this does too.
+        if let specsLoader { await specsLoader.waitUntilLoaded() }
         let (accepted, invalid) = await ingestor.ingest(body, context: context)
         return IngestResult(accepted: accepted, invalid: invalid, refused: false)
     }
