@@ -39,6 +39,7 @@ final class RunListeners: Sendable {
     /// First signal: stop accepting, wait for requests in flight (bounded by `timeout`), then let the
     /// pipeline drain.
     func beginShutdown(then drain: @escaping @Sendable () -> Void, timeout: Double) {
+        metrics?.markDraining()
         guard let relay else {
             drain()
             return

@@ -21,6 +21,7 @@ struct CLIStopTests {
         private(set) var written: [UInt8] = []
 
         init(_ arguments: [String]) throws {
+            SluiceExecutable.ignoreBrokenPipes()
             var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
             guard pipe(&input) == 0, pipe(&output) == 0 else { throw POSIXError(.EMFILE) }
             for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }

@@ -106,6 +106,8 @@ struct CommandLineOptionsTests {
         (["help", "generate"], .generate),
         (["help", "validate"], .validate),
         (["help", "run"], .run),
+        (["serve", "--help"], .serve),
+        (["help", "serve"], .serve),
     ])
     func help(arguments: [String], topic: HelpTopic) throws {
         #expect(try Command.parse(arguments) == .help(topic))
@@ -115,6 +117,24 @@ struct CommandLineOptionsTests {
     func unknownHelpTopic() {
         #expect(parseError(["help", "frobnicate"])
             == #"sluice: help: unknown topic "frobnicate" (expected one of run, generate, validate, serve)"#)
+    }
+
+    @Test("serve takes --listen and the run options, not --input; addresses are checked")
+    func serveOptions() throws {
+        guard case .run(let options) = try Command.parse(["serve", "--listen", "127.0.0.1:9000", "--config", "relay.json", "--metrics-listen=[::1]:9100"]) else {
+            Issue.record("serve did not parse as a run")
+            return
+        }
+        #expect(options.serve == ServeOptions(listen: "127.0.0.1:9000"))
+        #expect(options.configPath == "relay.json")
+        #expect(options.metricsListen == "[::1]:9100")
+        guard case .run(let plain) = try Command.parse(["--metrics-listen", "127.0.0.1:0"]) else { return }
+        #expect(plain.serve == nil)
+        #expect(plain.metricsListen == "127.0.0.1:0")
+        #expect(parseError(["serve", "--input", "x.ndjson"])?.contains("--input: unknown option") == true)
+        #expect(parseError(["serve", "--listen", "nohost"])?.contains("--listen: listen address \"nohost\"") == true)
+        #expect(parseError(["serve", "extra"]) == #"sluice: serve: unexpected argument "extra""#)
+        #expect(parseError(["--listen", "127.0.0.1:1"])?.contains("--listen: unknown option") == true)
     }
 
     @Test("--version prints the version")
@@ -190,6 +210,8 @@ struct CommandLineOptionsTests {
                          "--quiet", "--stats-interval", "--drain-timeout", "--version", "--help"]),
         (.generate, ["--events", "--dup-rate", "--invalid-rate", "--seed", "--users", "--output", "--help"]),
         (.validate, ["--config", "--help"]),
+        (.serve, ["--listen", "--metrics-listen", "--config", "--summary", "--dead-letter", "--drain-timeout", "/v1/log_event",
+                  "/v1/rgstr", "/v1/batch", "/healthz", "/metrics"]),
     ])
     func helpDocumentsFlags(topic: HelpTopic, flags: [String]) {
         let text = HelpText.text(for: topic)

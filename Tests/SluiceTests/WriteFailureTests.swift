@@ -15,6 +15,7 @@ struct WriteFailureTests {
 
     /// Runs `command` under `/bin/sh -c` with `input` on stdin; returns status, stdout and stderr.
     static func shell(_ command: String, input: [UInt8]) throws -> (status: Int32, stdout: String, stderr: String) {
+        SluiceExecutable.ignoreBrokenPipes()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]

@@ -82,7 +82,14 @@ struct HTTPRequestParser {
             case .requestLine:
                 // RFC 9112 2.2: ignore empty lines before a request line.
                 while position < buffer.count && (buffer[position] == 0x0D || buffer[position] == 0x0A) { position += 1 }
-                guard let line = try takeLine(limit: limits.maxHeaderBytes, tooLong: HTTPParseError(status: 414, reason: "request line longer than \(limits.maxHeaderBytes) bytes")) else { return nil }
+                guard let line = try takeLine(limit: limits.maxHeaderBytes, tooLong: HTTPParseError(status: 414, reason: "request line longer than \(limits.maxHeaderBytes) bytes")) else {
+                    // Reject a line that cannot be a request before it ends: the rest of a body longer than its
+                    // Content-Length says (`}]}`...) would otherwise wait for the read timeout.
+                    if let bad = buffer[position...].firstIndex(where: { !Self.isTokenByte($0) }), buffer[bad] != 0x20 {
+                        throw HTTPParseError(status: 400, reason: "malformed request line (expected METHOD SP TARGET SP HTTP/1.1)")
+                    }
+                    return nil
+                }
                 headerBytes = line.count + 2
                 request = try Self.requestLine(line)
                 state = .headers

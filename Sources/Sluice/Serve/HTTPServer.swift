@@ -113,7 +113,10 @@ public final class HTTPServer: Sendable {
 
     /// Starts the accept thread.
     public func start() {
-        let thread = Thread { [self] in acceptLoop() }
+        let thread = Thread { [self] in
+            Self.blockTerminationSignals()
+            acceptLoop()
+        }
         thread.name = "sluice-accept"
         thread.start()
     }
@@ -138,6 +141,17 @@ public final class HTTPServer: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return true
+    }
+
+    /// libdispatch reads SIGINT/SIGTERM for the CLI's signal sources (through signalfd on Linux), which only
+    /// sees a signal that every thread blocks: one delivered to a thread that does not would meet the ignored
+    /// disposition and vanish. So these threads block them, as libdispatch's own workers do.
+    static func blockTerminationSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
     private func acceptLoop() {
@@ -165,6 +179,7 @@ public final class HTTPServer: Sendable {
             stats.connectionOpened()
             let connection = HTTPConnection(fd: fd, client: HTTPClientInfo(address: peer), server: self)
             let thread = Thread {
+                Self.blockTerminationSignals()
                 connection.run()
                 self.openConnections.subtract(1, ordering: .acquiringAndReleasing)
                 self.stats.connectionClosed()

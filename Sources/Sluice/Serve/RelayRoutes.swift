@@ -142,15 +142,36 @@ final class RelayRoutes: Sendable {
         var reader = JSONReader(maxDepth: 128)
         let parsed = (try? reader.parse(body)) != nil
         var hasType = false
+        var withoutKey: [UInt8]?
         if parsed {
             body.withUnsafeBytes { raw in
                 reader.withView(of: raw) { view in
                     guard view.kind(0) == .object else { return }
-                    if key == nil, let node = view.member(0, "writeKey"), view.kind(node) == .string { key = view.unescapedString(node) }
+                    guard let node = view.member(0, "writeKey") else {
+                        hasType = view.member(0, "type") != nil
+                        return
+                    }
+                    if key == nil, view.kind(node) == .string { key = view.unescapedString(node) }
                     hasType = view.member(0, "type") != nil
+                    // The engine keeps input byte-exact (an invalid body goes to the dead-letter file as sent), so
+                    // the write key leaves the body here, before anything can record it.
+                    var writer = JSONWriter(capacity: raw.count)
+                    writer.appendByte(UInt8(ascii: "{"))
+                    var first = true
+                    view.forEachMember(of: 0) { member, value in
+                        if view.stringEquals(member, "writeKey") { return }
+                        if !first { writer.appendByte(UInt8(ascii: ",")) }
+                        first = false
+                        writer.appendRaw(view.raw(member))
+                        writer.appendByte(UInt8(ascii: ":"))
+                        writer.appendRaw(view.raw(value))
+                    }
+                    writer.appendByte(UInt8(ascii: "}"))
+                    withoutKey = writer.bytes
                 }
             }
         }
+        if let withoutKey { body = withoutKey }
         guard segment.accepts(key) else {
             return .error(401, segment == .noKeysConfigured
                 ? "no serve.segmentWriteKeys configured on this relay"

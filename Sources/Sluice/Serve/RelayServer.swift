@@ -67,6 +67,12 @@ public final class RelayServer: Sendable {
         http.beginShutdown()
     }
 
+    /// Reports draining on `/healthz` (503) but keeps serving: for the `--metrics-listen` endpoint, which stays up
+    /// while the pipeline drains so operators can watch it.
+    public func markDraining() {
+        routes.draining.store(true, ordering: .releasing)
+    }
+
     /// Waits (up to `timeout`) until every connection has closed; returns whether all did.
     @discardableResult
     public func waitUntilConnectionsClose(timeout: Duration) async -> Bool {

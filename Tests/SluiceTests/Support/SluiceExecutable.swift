@@ -1,10 +1,16 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// The real `sluice` binary that `swift test` built next to the test bundle, and a way to run it.
 enum SluiceExecutable {
     /// `.build/<configuration>/sluice`, found from the running test binary's directory.
     static var url: URL {
+        ignoreBrokenPipes()  // every test that starts `sluice` asks for its URL first
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         // The test binary may sit inside a bundle (`SluicePackageTests.xctest/Contents/MacOS/` on macOS).
         for _ in 0..<4 where !FileManager.default.fileExists(atPath: directory.appendingPathComponent("sluice").path) {
@@ -21,10 +27,14 @@ enum SluiceExecutable {
         let stderr: Pipe
     }
 
+    /// Writing to the stdin of a child that has exited must be an error for that test, not a SIGPIPE that
+    /// kills the whole test process (and every test running in parallel with it).
+    static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     static func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Running {
-        // A child that exits before reading its input (a usage error, a refused output path) closes its stdin:
-        // writing there must fail with EPIPE, not kill the whole test process with SIGPIPE.
-        _ = ignoreSIGPIPE
+        ignoreBrokenPipes()
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -50,9 +60,6 @@ enum SluiceExecutable {
         return (running.process.terminationStatus, out, err)
     }
 }
-
-/// Set once for the test process (see `SluiceExecutable.start`).
-private let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
 /// Drains a process's stdout and stderr on background threads, so a full pipe can never stall the child.
 final class OutputCollector: Sendable {
