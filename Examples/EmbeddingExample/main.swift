@@ -37,10 +37,18 @@ let dashboard = Task {
 // The request loop: `ingest` suspends while the pipeline is full, which is the backpressure an HTTP handler
 // would pass on to its clients by answering more slowly.
 let feeder = Task {
+    var last: IngestResult?
     for body in bodies {
         let result = await pipeline.ingest(body)
         if result.refused { break }  // shutting down
         for problem in result.invalid.prefix(3) { print("invalid: \(problem.summary)") }
+        last = result
+    }
+    // `ingest` returned at acceptance (in memory). A handler that answers only after delivery awaits the body's
+    // settlement: here, the last body's, before finishing.
+    if let last, let outcome = try? await last.settlement.wait() {
+        print("last body settled: \(outcome.isDelivered ? "delivered" : "NOT delivered"), "
+              + "\(outcome.destinations["queue"]?.delivered ?? 0) of its events delivered to the queue")
     }
     pipeline.finish()
 }

@@ -13,6 +13,9 @@ public struct EventChunk: Sendable {
     public internal(set) var events: [Event]
     /// When the first event of the chunk was decoded (uptime nanoseconds), for ingest-to-delivery latency.
     public internal(set) var createdAt: UInt64
+    /// The unit of input the events came from, when its source tracks acknowledgements (nil otherwise: then no
+    /// stage does any acknowledgement work for the chunk). A chunk never spans two units.
+    var unit: UnitTag?
 
     /// An empty chunk with room for `events` events and `bytes` bytes.
     public init(reservingEvents events: Int = 0, bytes: Int = 0) {
@@ -21,6 +24,7 @@ public struct EventChunk: Sendable {
         self.arena.reserveCapacity(bytes)
         self.events.reserveCapacity(events)
         self.createdAt = DispatchTime.now().uptimeNanoseconds
+        self.unit = nil
     }
 
     /// Appends bytes to the arena and returns their span.

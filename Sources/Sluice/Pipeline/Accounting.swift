@@ -3,14 +3,18 @@ import Synchronization
 /// Where every event ended up: the engine's books, updated once per chunk or batch by each stage.
 ///
 /// Invariant, checked by tests: for every destination,
-/// `delivered + filtered + deadLettered + dropped + inFlight == ingested - duplicates - filtered(global)`,
-/// and `inFlight` is zero once the pipeline has drained.
+/// `delivered + filtered + deadLettered + dropped + alreadySettled + leftUnsettled + inFlight
+///  == ingested - duplicates - filtered(global)`, and `inFlight` is zero once the pipeline has drained.
 final class Accounting: Sendable {
     struct DestinationCounts: Sendable, Equatable {
         var delivered = 0
         var filtered = 0
         var deadLettered = 0
         var dropped = 0
+        /// Replayed events this destination settled in an earlier run (fan-out skipped it; see `UnitTag`).
+        var alreadySettled = 0
+        /// Events that missed the drain deadline and stay with their source (`DrainDeadlinePolicy.leaveUnsettled`).
+        var leftUnsettled = 0
         var filteredByReason: [FilterReason: Int] = [:]
         var requests = 0
         var retries = 0

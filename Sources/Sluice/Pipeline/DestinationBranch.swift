@@ -16,6 +16,8 @@ struct DestinationBranch: Sendable {
     }
 
     let name: String
+    /// The destination's position in the pipeline's destination list (its index in settlement trackers).
+    let index: Int
     let overflow: OverflowPolicy
     let queue: BoundedChannel<EventChunk>
     let batcherQueue: BoundedChannel<BatcherInput>
@@ -26,16 +28,19 @@ struct DestinationBranch: Sendable {
     let maxDelayMs: Int
     let inFlight = InFlightCounter()
 
-    init(parts: Parts, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
-         latency: LatencyHistogram, queueCapacity: Int) {
+    init(parts: Parts, index: Int, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
+         latency: LatencyHistogram, queueCapacity: Int, deadlinePolicy: DrainDeadlinePolicy) {
         name = parts.name
+        self.index = index
         overflow = parts.overflow
         queue = BoundedChannel(capacity: queueCapacity)
         batcherQueue = BoundedChannel(capacity: queueCapacity)
         // Enough finished batches to keep every worker busy, and no more: memory stays bounded.
         batchQueue = BoundedChannel(capacity: max(2, parts.concurrency))
-        let recorder = DeliveryRecorder(destination: parts.name, accounting: accounting, deadLetters: deadLetters, latency: latency)
-        mapper = IdentifierMapper(destination: parts.name, selection: parts.selection, rule: parts.rule, accounting: accounting)
+        let recorder = DeliveryRecorder(destination: parts.name, destinationIndex: index, accounting: accounting,
+                                        deadLetters: deadLetters, latency: latency, deadlinePolicy: deadlinePolicy)
+        mapper = IdentifierMapper(destination: parts.name, destinationIndex: index, selection: parts.selection,
+                                  rule: parts.rule, accounting: accounting)
         batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)
         sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)
         maxDelayMs = parts.batch.maxDelayMs

@@ -26,7 +26,7 @@ extension Pipeline {
         var destinations: [String: MetricsSnapshot.DestinationMetrics] = [:]
         for branch in branches {
             let d = counts.destinations[branch.name] ?? Accounting.DestinationCounts()
-            let settled = d.delivered + d.filtered + d.deadLettered + d.dropped
+            let settled = d.delivered + d.filtered + d.deadLettered + d.dropped + d.alreadySettled + d.leftUnsettled
             destinations[branch.name] = MetricsSnapshot.DestinationMetrics(
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
                 requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,

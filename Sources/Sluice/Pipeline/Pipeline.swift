@@ -21,6 +21,12 @@ public struct PipelineOptions: Sendable {
     public var customDestinations: [CustomDestinationRegistration]
     /// The transport HTTP destinations use (a real `URLSession` by default; tests may pass their own).
     public var httpTransport: (any HTTPTransport)?
+    /// Told as the read blocks of ``input`` settle (each block is one unit, numbered from 0); nil (the default)
+    /// tracks nothing and costs nothing. See ``AcknowledgementReceiver``.
+    var inputAcknowledgements: (any AcknowledgementReceiver)?
+    /// What misses the drain deadline becomes: dead letters (default), or, with a spool, events left unsettled
+    /// for the next run.
+    var drainDeadlinePolicy: DrainDeadlinePolicy = .deadLetter
 
     /// Creates options; every field has a default.
     public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
@@ -46,6 +52,10 @@ public struct IngestResult: Sendable, Equatable {
     public var invalid: [InvalidInput]
     /// True when the pipeline was already finishing and took nothing.
     public var refused: Bool
+    /// Resolves once every destination has settled the body's events (delivered, filtered, dead-lettered,
+    /// dropped); `try await result.settlement.wait()` before answering a client who must know it was delivered.
+    /// Already resolved for a refused body or one without valid events.
+    public var settlement: IngestSettlement
 }
 
 /// Errors that stop a pipeline from starting.
@@ -84,6 +94,8 @@ public final class Pipeline: Sendable {
     let inputError = Mutex<String?>(nil)
     let latency = LatencyHistogram()
     let progress = RunProgress()
+    /// Settlement of ``ingest(_:)`` bodies, one unit per body.
+    let ingestTracker: SettlementTracker
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -112,10 +124,12 @@ public final class Pipeline: Sendable {
         let accounting = Accounting(destinations: names)
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
-        branches = parts.map { [shutdownState, latency] in
-            DestinationBranch(parts: $0, accounting: accounting, deadLetters: deadLetters, shutdown: shutdownState,
-                              latency: latency, queueCapacity: capacity)
+        branches = parts.enumerated().map { [shutdownState, latency] index, part in
+            DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
+                              shutdown: shutdownState, latency: latency, queueCapacity: capacity,
+                              deadlinePolicy: options.drainDeadlinePolicy)
         }
+        ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
         let decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
@@ -144,12 +158,41 @@ public final class Pipeline: Sendable {
 
     /// Decodes a request body (a Statsig event, `log_event` body, webhook batch, Segment message or batch, or
     /// NDJSON of any of these) and hands its events to the pipeline, suspending while the pipeline is full.
+    ///
+    /// Returns once the events are accepted (queued in memory). To wait until every destination has settled
+    /// them, await ``IngestResult/settlement``: `try await pipeline.ingest(body).settlement.wait()`.
     public func ingest(_ body: [UInt8]) async -> IngestResult {
-        guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
+        guard gate.enter() else {
+            return IngestResult(accepted: 0, invalid: [], refused: true,
+                                settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
+        }
         defer { gate.leave() }
-        let (accepted, invalid) = await ingestor.ingest(body)
-        return IngestResult(accepted: accepted, invalid: invalid, refused: false)
+        let settlement = IngestSettlement()
+        let (accepted, invalid) = await ingestor.ingest(body) { [ingestTracker] events in
+            ingestTracker.begin(events: events, settlement: settlement)
+        }
+        return IngestResult(accepted: accepted, invalid: invalid, refused: false, settlement: settlement)
     }
+
+    /// Hands one unit of a tracked source (a spool record, a batch of Redis entries: any input shape, like an
+    /// `ingest` body) to the pipeline. `unit` is called once with the unit's event count before any chunk is
+    /// sent, and returns its tag, e.g. `{ tracker.begin(sequence: n, events: $0, alreadySettled: done) }`.
+    /// Returns nil, without calling `unit`, when the pipeline is finishing and takes nothing (like a refused
+    /// `ingest`); the source keeps the unit for the next run.
+    func ingest(_ body: [UInt8], unit: (_ events: Int) -> UnitTag) async -> (accepted: Int, invalid: [InvalidInput])? {
+        guard gate.enter() else { return nil }
+        defer { gate.leave() }
+        return await ingestor.ingest(body, unit: unit)
+    }
+
+    /// A tracker for a source of units (a spool, a Redis stream): begin units on it, tag their chunks, and
+    /// `receiver` is told as each settles. Destination indices are positions in ``destinationNames``.
+    func makeSettlementTracker(receiver: (any AcknowledgementReceiver)?, firstSequence: UInt64 = 0) -> SettlementTracker {
+        SettlementTracker(destinations: accounting.destinationNames, receiver: receiver, firstSequence: firstSequence)
+    }
+
+    /// The destinations' names in pipeline order (configured, then custom): their indices in settlement trackers.
+    var destinationNames: [String] { accounting.destinationNames }
 
     /// Decodes a request body given as a string; see ``ingest(_:)-([UInt8])``.
     public func ingest(_ body: String) async -> IngestResult {
@@ -191,7 +234,7 @@ public final class Pipeline: Sendable {
                 group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
             }
             let filter = Filter(selection: configuration.filter, accounting: accounting)
-            let fanOut = FanOut(branches: branches.map { FanOut.Branch(name: $0.name, queue: $0.queue, overflow: $0.overflow) },
+            let fanOut = FanOut(branches: branches.map { FanOut.Branch(name: $0.name, index: $0.index, queue: $0.queue, overflow: $0.overflow) },
                                 accounting: accounting)
             group.addTask { await filter.run(input: filterInput, fanOut: fanOut) }
             for branch in branches {
@@ -208,7 +251,8 @@ public final class Pipeline: Sendable {
         if case .none = options.input {
             // Input comes only from ingest(): wait for finish() or shutdown.
         } else {
-            await ingestor.run(blocks: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining })
+            let tracker = options.inputAcknowledgements.map { makeSettlementTracker(receiver: $0) }
+            await ingestor.run(blocks: blockQueue, tracker: tracker, shouldStop: { [shutdownState] in shutdownState.isDraining })
             gate.close()
         }
         await gate.waitUntilClosedAndIdle()
@@ -226,7 +270,8 @@ public final class Pipeline: Sendable {
             destinations[name] = Summary.DestinationSummary(
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
                 filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
-                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests)
+                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
+                alreadySettled: d.alreadySettled, leftUnsettled: d.leftUnsettled)
         }
         var summary = Summary(
             ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates, filtered: counts.filtered,

@@ -1,6 +1,7 @@
 /// The final account of a run: how many events came in and where each one ended, per destination.
 ///
-/// For every destination, `delivered + filtered + deadLettered + dropped == ingested - duplicates - filtered`.
+/// For every destination, `delivered + filtered + deadLettered + dropped + alreadySettled + leftUnsettled ==
+/// ingested - duplicates - filtered` (the last two are zero without a spool).
 /// ``jsonBytes()`` renders the command line's `--summary` schema (with extra keys).
 public struct Summary: Sendable, Equatable {
     /// One destination's outcome.
@@ -17,6 +18,11 @@ public struct Summary: Sendable, Equatable {
         public var filteredByReason: [String: Int]
         /// Requests (or writes) sent, retries among them, and requests that failed.
         public var requests: Int, retries: Int, failedRequests: Int
+        /// Replayed events this destination had already settled in an earlier run, so they were not sent again.
+        public var alreadySettled = 0
+        /// Events that missed the drain deadline and were kept by the source (a spool) for the next run instead
+        /// of being dead-lettered.
+        public var leftUnsettled = 0
     }
 
     /// Events decoded (a batch line counts its events).
@@ -65,7 +71,9 @@ public struct Summary: Sendable, Equatable {
     /// Whether every destination's counts add up to what came in.
     public var isBalanced: Bool {
         let expected = ingested - duplicates - filtered
-        return destinations.values.allSatisfy { $0.delivered + $0.filtered + $0.deadLettered + $0.dropped == expected }
+        return destinations.values.allSatisfy {
+            $0.delivered + $0.filtered + $0.deadLettered + $0.dropped + $0.alreadySettled + $0.leftUnsettled == expected
+        }
     }
 
     /// The exit status of the contract: 1 when any event was dead-lettered or dropped, else 0.

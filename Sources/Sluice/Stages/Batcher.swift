@@ -58,13 +58,13 @@ actor Batcher {
                 add(mapped)
             }
             for batch in ready where await !output.send(batch) {
-                recorder.deadLetter(batch, reason: "pipeline stopped before the batch could be sent", attempts: 0)
+                recorder.missedDeadline(batch, reason: "pipeline stopped before the batch could be sent", attempts: 0)
             }
             ready.removeAll(keepingCapacity: true)
         }
         cut()
         for batch in ready where await !output.send(batch) {
-            recorder.deadLetter(batch, reason: "pipeline stopped before the batch could be sent", attempts: 0)
+            recorder.missedDeadline(batch, reason: "pipeline stopped before the batch could be sent", attempts: 0)
         }
         ready.removeAll()
         output.finish()
@@ -129,8 +129,12 @@ actor Batcher {
     private func append(member index: Int32, of chunk: EventChunk) {
         count += 1
         oldest = min(oldest, chunk.createdAt)
+        // Consecutive events of one chunk share a member; a chunk of another unit never joins it (settlement
+        // flows back through the members, unit by unit).
         if let last = members.indices.last, members[last].chunk.createdAt == chunk.createdAt,
-           members[last].chunk.events.count == chunk.events.count {
+           members[last].chunk.events.count == chunk.events.count,
+           members[last].chunk.unit?.sequence == chunk.unit?.sequence,
+           members[last].chunk.unit?.tracker === chunk.unit?.tracker {
             members[last].indices.append(index)
         } else {
             members.append(BatchMember(chunk: chunk, indices: [index]))

@@ -23,10 +23,12 @@ actor Deduplicator {
                               eventTimeMilliseconds: event.timestamp)
             }
             accounting.recordDuplicates(before - chunk.events.count)
+            chunk.settleEverywhere(before - chunk.events.count, as: .duplicate)
             stats.update(size: table.count, capacityEvictions: table.capacityEvictions,
                          windowEvictions: table.windowEvictions, memoryBytes: table.memoryBytes)
             if !chunk.events.isEmpty, await !output.send(chunk) {
                 accounting.recordDroppedEverywhere(chunk.events.count)
+                chunk.settleEverywhere(chunk.events.count, as: .dropped)
             }
         }
         output.finish()

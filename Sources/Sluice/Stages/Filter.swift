@@ -14,6 +14,7 @@ actor Filter {
 
     func run(input: BoundedChannel<EventChunk>, fanOut: FanOut) async {
         for await var chunk in input {
+            let before = chunk.events.count
             var reasons: [FilterReason: Int] = [:]
             chunk.withArena { arena in
                 chunk.events.removeAll { event in
@@ -25,6 +26,7 @@ actor Filter {
                 }
             }
             accounting.recordGloballyFiltered(reasons)
+            chunk.settleEverywhere(before - chunk.events.count, as: .filtered)
             if !chunk.events.isEmpty { await fanOut.send(chunk) }
         }
         fanOut.finish()

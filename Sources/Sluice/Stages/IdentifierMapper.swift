@@ -59,13 +59,17 @@ struct MappedChunk: Sendable {
 /// take are counted as filtered for it, with the reason; `unitID` is defaulted here (userID, else stableID).
 actor IdentifierMapper {
     private let destination: String
+    /// The destination's index, for booking filtered events against their unit of input.
+    private let destinationIndex: Int
     private let selection: EventSelection
     private let rule: IdentityRule
     private let accounting: Accounting
     private var reader = JSONReader(maxDepth: 8)
 
-    init(destination: String, selection: EventSelection, rule: IdentityRule, accounting: Accounting) {
+    init(destination: String, destinationIndex: Int = 0, selection: EventSelection, rule: IdentityRule,
+         accounting: Accounting) {
         self.destination = destination
+        self.destinationIndex = destinationIndex
         self.selection = selection
         self.rule = rule
         self.accounting = accounting
@@ -76,6 +80,7 @@ actor IdentifierMapper {
             let mapped = map(chunk)
             if !mapped.selected.isEmpty, await !output.send(.mapped(mapped)) {
                 accounting.update(destination) { $0.dropped += mapped.selected.count }
+                chunk.settle(mapped.selected.count, destination: destinationIndex, as: .dropped)
             }
         }
         output.finish()
@@ -98,6 +103,7 @@ actor IdentifierMapper {
             }
         }
         accounting.recordFiltered(destination, reasons)
+        chunk.settle(chunk.events.count - mapped.selected.count, destination: destinationIndex, as: .filtered)
         return mapped
     }
 

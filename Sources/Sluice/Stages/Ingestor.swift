@@ -23,7 +23,10 @@ actor Ingestor {
 
     /// Reads `blocks` until they end or `shouldStop` says so, then sends the last partial chunk.
     /// Does not finish `output`: the pipeline does, once every producer (this and `ingest` calls) is done.
-    func run(blocks: BoundedChannel<[UInt8]>, shouldStop: @Sendable () -> Bool) async {
+    ///
+    /// With a `tracker`, each read block is one unit of input (the lines that end in it): its chunks are cut at
+    /// the block's end so that no chunk spans two units.
+    func run(blocks: BoundedChannel<[UInt8]>, tracker: SettlementTracker? = nil, shouldStop: @Sendable () -> Bool) async {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         var decoder = InputDecoder(options: options)
         var chunk = newChunk()
@@ -41,6 +44,13 @@ actor Ingestor {
                     }
                 }
             }
+            if let tracker {
+                if !chunk.events.isEmpty {
+                    pending.append(chunk)
+                    chunk = newChunk()
+                }
+                Self.tag(&pending, tracker.begin(events: pending.reduce(0) { $0 + $1.events.count }))
+            }
             for full in pending { await emit(full, invalid: &invalid) }
             // When no more input is waiting (a trickle, an interactive producer), send the partial chunk on
             // now: events must not sit here until 512 more arrive. At full speed blocks queue up and chunks fill.
@@ -55,7 +65,15 @@ actor Ingestor {
         if !shouldStop() {
             framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
         }
+        if let tracker, !chunk.events.isEmpty {
+            chunk.unit = tracker.begin(events: chunk.events.count)
+        }
         await emit(chunk, invalid: &invalid)
+    }
+
+    /// Marks every chunk as coming from `unit`.
+    private static func tag(_ chunks: inout [EventChunk], _ unit: UnitTag) {
+        for i in chunks.indices { chunks[i].unit = unit }
     }
 
     private func newChunk() -> EventChunk {
@@ -86,13 +104,18 @@ actor Ingestor {
             // The channel only refuses after the pipeline gave up on its input (hard cancellation): these events
             // were counted as ingested, so account for them as dropped everywhere rather than lose them.
             accounting.recordDroppedEverywhere(chunk.events.count)
+            chunk.settleEverywhere(chunk.events.count, as: .dropped)
         }
     }
 
     /// Decodes a request body (any input shape, one document or NDJSON) outside the actor, so concurrent
     /// `ingest` calls decode in parallel, then sends its chunks downstream (suspending under backpressure).
-    nonisolated func ingest(_ body: [UInt8]) async -> (accepted: Int, invalid: [InvalidInput]) {
-        let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
+    ///
+    /// `unit` is called once with the body's event count (before any chunk is sent) and returns the tag of the
+    /// unit of input the body is (typically `{ tracker.begin(events: $0, ...) }`), or nil for untracked input.
+    nonisolated func ingest(_ body: [UInt8], unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
+        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
+        if let tag = unit(chunks.reduce(0) { $0 + $1.events.count }) { Self.tag(&chunks, tag) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
         for chunk in chunks { await emit(chunk, invalid: &unreported) }

@@ -15,7 +15,7 @@ enum SendOutcome: Sendable, Equatable {
 ///
 /// With one worker (stdout, file, and the default for ordered delivery) batches leave in order; with more,
 /// requests overlap and may complete out of order. Once the drain deadline has passed, remaining batches are
-/// dead-lettered instead of sent.
+/// dead-lettered instead of sent (or left unsettled for the next run, see ``DrainDeadlinePolicy``).
 actor Sender {
     private let sender: any BatchSender
     private let recorder: DeliveryRecorder
@@ -36,7 +36,7 @@ actor Sender {
                 group.addTask {
                     for await batch in input {
                         if shutdown.isAbandoned {
-                            recorder.deadLetter(batch, reason: "drain deadline passed before the batch was sent", attempts: 0)
+                            recorder.missedDeadline(batch, reason: "drain deadline passed before the batch was sent", attempts: 0)
                             continue
                         }
                         inFlight.add(1)
@@ -44,6 +44,9 @@ actor Sender {
                         inFlight.add(-1)
                         switch outcome {
                         case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
+                        case .failed(let reason, let attempts) where shutdown.isAbandoned:
+                            // Gave up because the deadline passed (or failed meanwhile): the policy decides.
+                            recorder.missedDeadline(batch, reason: reason, attempts: attempts)
                         case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
                         }
                     }
