@@ -41,6 +41,8 @@ struct RunOptions: Equatable, Sendable {
     var statsInterval: Double?
     /// `--drain-timeout SECONDS`: overrides the configuration's `drainTimeoutSeconds`.
     var drainTimeout: Double?
+    /// `--exit-when-idle SECONDS` (Redis input): exit once the stream is idle and nothing is pending.
+    var exitWhenIdle: Double?
 }
 
 /// Options of `sluice generate`.
@@ -109,7 +111,7 @@ extension Command {
         var scanner = ArgumentScanner(arguments, command: nil, flags: [
             "config": true, "input": true, "format": true, "dry-run": false, "summary": true,
             "dead-letter": true, "no-dedupe": false, "quiet": false, "stats-interval": true,
-            "drain-timeout": true, "version": false,
+            "drain-timeout": true, "version": false, "exit-when-idle": true,
         ])
         while let argument = try scanner.next() {
             switch argument {
@@ -120,7 +122,9 @@ extension Command {
             case .flag(let flag, let value):
                 switch flag {
                 case "config": options.configPath = try path(value, flag)
-                case "input": options.inputPath = try standardStream(path(value, flag))
+                case "input":
+                    // A redis:// URL is not a path: keep it whole (standardStream would only map `-`).
+                    options.inputPath = try (value.map { $0.lowercased().hasPrefix("redis") } == true ? path(value, flag) : standardStream(path(value, flag)))
                 case "format":
                     guard let format = OutputFormat(rawValue: value ?? "") else {
                         throw invalid(flag, "one of statsig, segment, heap", value)
@@ -141,6 +145,11 @@ extension Command {
                         throw invalid(flag, "a number of seconds, zero or more", value)
                     }
                     options.drainTimeout = seconds
+                case "exit-when-idle":
+                    guard let seconds = Double(value ?? ""), seconds > 0, seconds <= 86_400 else {
+                        throw invalid(flag, "a number of seconds in (0, 86400]", value)
+                    }
+                    options.exitWhenIdle = seconds
                 default: break
                 }
             }

@@ -27,7 +27,20 @@ enum RunCommand {
 
         let reporter = InvalidReporter()
         var pipelineOptions = PipelineOptions()
-        if let input = options.inputPath, input != "-" {
+        let redisURL = options.inputPath.flatMap { $0.lowercased().hasPrefix("redis") ? $0 : nil }
+        if redisURL != nil || (options.inputPath == nil && configuration.input.redis?.values["url"] != nil) {
+            do {
+                var source = try RedisSourceConfiguration.resolve(url: redisURL, settings: configuration.input.redis)
+                source.exitWhenIdleSeconds = options.exitWhenIdle
+                pipelineOptions.input = .redisStream(source)
+            } catch {
+                StandardError.write("sluice: --input: \(error)")
+                return 2
+            }
+        } else if options.exitWhenIdle != nil {
+            StandardError.write("sluice: --exit-when-idle needs a Redis input (--input redis://...)")
+            return 2
+        } else if let input = options.inputPath, input != "-" {
             guard FileManager.default.isReadableFile(atPath: input) else {
                 StandardError.write("sluice: --input: cannot read \(input)")
                 return 2
@@ -67,6 +80,7 @@ enum RunCommand {
                 StandardError.write("sluice: \(reporter.suppressed) more invalid lines not shown\(options.deadLetterPath == nil ? " (use --dead-letter FILE to keep them)" : "")")
             }
             StandardError.write(summary.humanReadable)
+            if let redis = pipeline.redisSourceStatistics { StandardError.write(redis.humanReadable) }
         }
         if let path = options.summaryPath {
             var bytes = summary.jsonBytes()
@@ -78,6 +92,8 @@ enum RunCommand {
                 return 1
             }
         }
+        // A Redis source that stopped on an error retrying cannot fix (wrong password, not a stream) failed the run.
+        if pipeline.redisSourceStatistics != nil && pipeline.inputFailure != nil { return max(1, summary.exitStatus) }
         return summary.exitStatus
     }
 }

@@ -50,6 +50,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
             case .webhook(_, let headers): found.formUnion(headers.values)
             }
         }
+        if let password = input.redis?.password { found.insert(password) }
         found.remove("")
         return found.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
@@ -96,6 +97,8 @@ public struct InputConfiguration: Sendable, Equatable {
     public var chunkSize: Int
     /// Chunks buffered between two stages; bounds memory and makes a slow stage push back on input.
     public var queueCapacity: Int
+    /// The Redis Streams source's settings (`input.redis`), used with `--input redis://...` or alone.
+    public var redis: RedisInputSettings? = nil
 
     /// Creates input settings; the defaults are a 1 MiB line limit and 8 chunks of 512 events per queue.
     public init(maxLineBytes: Int = 1_048_576, chunkSize: Int = 512, queueCapacity: Int = 8) {
@@ -328,6 +331,7 @@ extension PipelineConfiguration {
         problems.positive(input.maxLineBytes, "input.maxLineBytes")
         problems.positive(input.chunkSize, "input.chunkSize")
         problems.positive(input.queueCapacity, "input.queueCapacity")
+        problems.errors += input.redis?.validationErrors(at: "input.redis") ?? []
         if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) {
             problems.add("drainTimeoutSeconds", "must be a finite number of seconds, zero or more")
         }

@@ -57,7 +57,7 @@ public enum ConfigurationLoader {
 }
 
 /// Turns the parsed JSON tree into the model, one key path at a time.
-private struct ConfigurationDecoder {
+struct ConfigurationDecoder {
     let environment: [String: String]
     let defaultOutputFormat: OutputFormat
 
@@ -83,12 +83,13 @@ private struct ConfigurationDecoder {
                 anonymousIdAs: try inbound.string("anonymousIdAs") ?? defaults.anonymousIdAs)
         }
         if let input = try root.object("input") {
-            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity"])
+            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity", "redis"])
             let defaults = InputConfiguration()
             configuration.input = InputConfiguration(
                 maxLineBytes: try input.int("maxLineBytes") ?? defaults.maxLineBytes,
                 chunkSize: try input.int("chunkSize") ?? defaults.chunkSize,
                 queueCapacity: try input.int("queueCapacity") ?? defaults.queueCapacity)
+            if let redis = try input.object("redis") { configuration.input.redis = try redisInput(redis) }
         }
         if let seconds = try root.double("drainTimeoutSeconds") {
             configuration.drainTimeoutSeconds = seconds
@@ -306,7 +307,7 @@ private struct ConfigurationDecoder {
 }
 
 /// A JSON object with the path it was found at, so every accessor can name the key in its errors.
-private struct JSONObject {
+struct JSONObject {
     let path: String
     let values: [String: Any]
     let decoder: ConfigurationDecoder

@@ -96,6 +96,8 @@ public final class Pipeline: Sendable {
     let progress = RunProgress()
     /// Settlement of ``ingest(_:)`` bodies, one unit per body.
     let ingestTracker: SettlementTracker
+    /// The Redis Streams source, when ``PipelineOptions/input`` is one.
+    let redisSource: RedisStreamSource?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -124,10 +126,13 @@ public final class Pipeline: Sendable {
         let accounting = Accounting(destinations: names)
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
+        redisSource = RedisStreamSource.make(for: options.input)
+        // An entry not settled by the drain deadline stays pending in Redis (delivered again), not dead-lettered.
+        let deadlinePolicy = redisSource == nil ? options.drainDeadlinePolicy : .leaveUnsettled
         branches = parts.enumerated().map { [shutdownState, latency] index, part in
             DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
                               shutdown: shutdownState, latency: latency, queueCapacity: capacity,
-                              deadlinePolicy: options.drainDeadlinePolicy)
+                              deadlinePolicy: deadlinePolicy)
         }
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
@@ -227,6 +232,7 @@ public final class Pipeline: Sendable {
         ByteSource.start(options.input, into: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining }) { message in
             self.inputError.withLock { $0 = message }
         }
+        redisSource?.startAcknowledging(abandoned: { [shutdownState] in shutdownState.isAbandoned })
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput() }
             if dedupeEnabled {
@@ -241,6 +247,7 @@ public final class Pipeline: Sendable {
                 branch.start(in: &group)
             }
         }
+        await redisSource?.finishAcknowledging(timeoutSeconds: configuration.drainTimeoutSeconds)
         deadLetters?.close()
         progress.markFinished()
         return summary()
@@ -250,6 +257,9 @@ public final class Pipeline: Sendable {
     private func runInput() async {
         if case .none = options.input {
             // Input comes only from ingest(): wait for finish() or shutdown.
+        } else if let redisSource {
+            await readRedis(redisSource)
+            gate.close()
         } else {
             let tracker = options.inputAcknowledgements.map { makeSettlementTracker(receiver: $0) }
             await ingestor.run(blocks: blockQueue, tracker: tracker, shouldStop: { [shutdownState] in shutdownState.isDraining })
