@@ -2,6 +2,12 @@
 extension DestinationFactory {
     func makeEncoder(for destination: DestinationConfiguration) throws -> any EventEncoder {
         switch destination.kind {
+        case .redisStream(let redis):
+            switch redis.format {
+            case .statsig: return StatsigExportLinesEncoder()
+            case .segment: return SegmentFormat(framing: .lines)
+            case .heap: return HeapFormat(appID: nil)
+            }
         case .stdout(let format), .file(_, let format):
             switch format {
             case .statsig: return StatsigExportLinesEncoder()

@@ -1,3 +1,4 @@
+import Foundation
 /// Which sender delivers each destination's batches.
 extension DestinationFactory {
     func makeSender(for destination: DestinationConfiguration) throws -> any BatchSender {
@@ -7,6 +8,13 @@ extension DestinationFactory {
         case .file(let path, _):
             do {
                 return FileDescriptorSender(sink: try FileDescriptorSink(appendingTo: path))
+            } catch {
+                throw PipelineError("destinations \"\(destination.name)\": \(error)")
+            }
+        case .redisStream(let redis):
+            do {
+                return RedisStreamSender(destination: redis, endpoint: try redis.endpoint(environment: ProcessInfo.processInfo.environment),
+                                         encoder: try makeEncoder(for: destination), name: destination.name)
             } catch {
                 throw PipelineError("destinations \"\(destination.name)\": \(error)")
             }

@@ -48,6 +48,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
             case .heap(_, let appID): found.insert(appID)
             case .statsig(_, let apiKey), .statsigIDLists(_, let apiKey): found.insert(apiKey)
             case .webhook(_, let headers): found.formUnion(headers.values)
+            case .redisStream(let redis): if let password = redis.password { found.insert(password) }
             }
         }
         if let password = input.redis?.password { found.insert(password) }
@@ -181,6 +182,7 @@ public struct BatchConfiguration: Sendable, Equatable {
         case .statsig, .statsigIDLists:
             BatchConfiguration(maxEvents: 1000, maxBytes: 1_000_000, maxDelayMs: 1000)
         case .webhook: BatchConfiguration(maxEvents: 500, maxBytes: 1_000_000, maxDelayMs: 1000)
+        case .redisStream: BatchConfiguration(maxEvents: 1000, maxBytes: 4_194_304, maxDelayMs: 100)
         }
     }
 }
@@ -220,6 +222,8 @@ public struct DestinationConfiguration: Sendable, Equatable {
         case statsigIDLists(endpoint: String = Kind.defaultStatsigIDListsEndpoint, apiKey: String)
         /// Any HTTP endpoint, receiving Statsig-format batches with the given headers.
         case webhook(url: String, headers: [String: String] = [:])
+        /// Redis Streams: `XADD` per event, pipelined per batch, optionally partitioned by a stable hash.
+        case redisStream(RedisStreamDestination)
 
         /// Segment's default API host.
         public static let defaultSegmentEndpoint = "https://api.segment.io"
@@ -240,6 +244,7 @@ public struct DestinationConfiguration: Sendable, Equatable {
             case .statsig: "statsig"
             case .statsigIDLists: "statsig-idlists"
             case .webhook: "webhook"
+            case .redisStream: "redis-stream"
             }
         }
 
@@ -251,13 +256,14 @@ public struct DestinationConfiguration: Sendable, Equatable {
             case .segment: .segment
             case .heap: .heap
             case .statsig, .statsigIDLists, .webhook: .statsig
+            case .redisStream(let redis): redis.format
             }
         }
 
         /// Whether the destination sends over HTTP (and so retries, and is simulated by `--dry-run`).
         public var isHTTP: Bool {
             switch self {
-            case .stdout, .file: false
+            case .stdout, .file, .redisStream: false
             default: true
             }
         }
@@ -374,6 +380,7 @@ extension DestinationConfiguration {
             for name in headers.keys.sorted() where !Self.isHeaderName(name) {
                 problems.add("\(path).headers", "\"\(name)\" is not a valid HTTP header name")
             }
+        case .redisStream(let redis): problems.errors += redis.validationErrors(at: path)
         }
         problems.positive(batch.maxEvents, "\(path).batch.maxEvents")
         problems.positive(batch.maxBytes, "\(path).batch.maxBytes")

@@ -130,7 +130,7 @@ struct ConfigurationDecoder {
             exclude: try object.strings("exclude") ?? [])
     }
 
-    private static let destinationTypes = ["stdout", "file", "segment", "heap", "statsig", "statsig-idlists", "webhook"]
+    private static let destinationTypes = ["stdout", "file", "segment", "heap", "statsig", "statsig-idlists", "webhook", "redis-stream"]
     private static let commonDestinationKeys = [
         "name", "type", "events", "batch", "retry", "concurrency", "timeoutMs", "overflow", "identifiers",
     ]
@@ -169,6 +169,9 @@ struct ConfigurationDecoder {
                 endpoint: try object.string("endpoint")
                     ?? DestinationConfiguration.Kind.defaultStatsigIDListsEndpoint,
                 apiKey: try object.required("apiKey", for: type))
+        case "redis-stream":
+            try object.allowOnly(Self.commonDestinationKeys + Self.redisStreamKeys)
+            kind = .redisStream(try redisStream(object))
         case "webhook":
             try object.allowOnly(Self.commonDestinationKeys + ["url", "headers"])
             kind = .webhook(url: try object.required("url", for: type), headers: try object.stringMap("headers") ?? [:])

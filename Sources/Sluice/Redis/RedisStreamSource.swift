@@ -32,6 +32,9 @@ final class RedisStreamSource: AcknowledgementReceiver {
     private struct State {
         var nextSequence: UInt64 = 0
         var idsByUnit: [UInt64: [String]] = [:]
+        /// IDs read and not yet settled: an `XAUTOCLAIM` that returns one of them (our own entry, idle because
+        /// its delivery takes longer than `claimIdleMs`) must not process it a second time.
+        var inFlight: Set<String> = []
         var ackQueue: [String] = []
         var waiter: CheckedContinuation<Void, Never>?
     }
@@ -54,6 +57,7 @@ final class RedisStreamSource: AcknowledgementReceiver {
     func settled(_ settlement: UnitSettlement) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let ids = s.idsByUnit.removeValue(forKey: settlement.unit) else { return nil }
+            for id in ids { s.inFlight.remove(id) }
             guard settlement.isSettled else {
                 counters.leftPending.add(ids.count, ordering: .relaxed)
                 return nil
@@ -204,16 +208,17 @@ final class RedisStreamSource: AcknowledgementReceiver {
     private func claimIdleEntries(pipeline: Pipeline, tracker: SettlementTracker, stop: @escaping @Sendable () -> Bool,
                                   onRetry: @escaping @Sendable (RedisError) -> Void) async throws(RedisError) -> Bool {
         let c = configuration
-        let idle = String(c.claimIdleMs)
+        let idleMs = String(c.claimIdleMs)
         // Delivery counts come from XPENDING (XAUTOCLAIM does not return them).
         let pendingReply = try await reader.executeRetrying(
-            [RedisCommand("XPENDING", [c.stream, c.group, "IDLE", idle, "-", "+", String(c.batch)])],
+            [RedisCommand("XPENDING", [c.stream, c.group, "IDLE", idleMs, "-", "+", String(c.batch)])],
             shouldStop: stop, onRetry: onRetry)
-        let exhausted = try PendingEntry.list(pendingReply[0]).filter { $0.deliveries >= Int64(c.maxDeliveries) }
+        let idle = try PendingEntry.list(pendingReply[0]).filter { !isInFlight($0.id) }
+        let exhausted = idle.filter { $0.deliveries >= Int64(c.maxDeliveries) }
         if !exhausted.isEmpty {
             // Take them over (so no other instance claims them meanwhile) and read their bodies for the dead letter.
             let claimReply = try await reader.executeRetrying(
-                [RedisCommand("XCLAIM", [c.stream, c.group, c.consumer, idle] + exhausted.map(\.id))],
+                [RedisCommand("XCLAIM", [c.stream, c.group, c.consumer, idleMs] + exhausted.map(\.id))],
                 shouldStop: stop, onRetry: onRetry)
             var bodies: [String: [UInt8]] = [:]
             for item in claimReply[0].elements ?? [] {
@@ -231,9 +236,10 @@ final class RedisStreamSource: AcknowledgementReceiver {
         var cursor = "0-0"
         for _ in 0..<16 where !stop() {
             let reply = try await reader.executeRetrying(
-                [RedisCommand("XAUTOCLAIM", [c.stream, c.group, c.consumer, idle, cursor, "COUNT", String(c.batch)])],
+                [RedisCommand("XAUTOCLAIM", [c.stream, c.group, c.consumer, idleMs, cursor, "COUNT", String(c.batch)])],
                 shouldStop: stop, onRetry: onRetry)
-            let (next, entries, deleted) = try StreamEntry.fromAutoClaim(reply[0], field: c.field)
+            let (next, claimed, deleted) = try StreamEntry.fromAutoClaim(reply[0], field: c.field)
+            let entries = claimed.filter { !isInFlight($0.id) }
             if !entries.isEmpty || !deleted.isEmpty {
                 counters.claimed.add(entries.count, ordering: .relaxed)
                 counters.trimmed.add(deleted.count, ordering: .relaxed)
@@ -249,6 +255,8 @@ final class RedisStreamSource: AcknowledgementReceiver {
         return true
     }
 
+    private func isInFlight(_ id: String) -> Bool { state.withLock { $0.inFlight.contains(id) } }
+
     /// Hands a batch to the pipeline as one unit whose IDs are acknowledged when it settles. False when the
     /// pipeline is draining and took nothing (the entries stay pending).
     private func ingest(_ entries: [StreamEntry], extraInvalid: [InvalidInput], ids: [String], pipeline: Pipeline,
@@ -262,6 +270,7 @@ final class RedisStreamSource: AcknowledgementReceiver {
                 let n = s.nextSequence
                 s.nextSequence += 1
                 s.idsByUnit[n] = ids
+                s.inFlight.formUnion(ids)
                 return n
             }
             return tracker.begin(sequence: sequence, events: events)
