@@ -7,12 +7,12 @@ import Glibc
 
 /// Several real `sluice` processes behind Redis Streams, one SIGKILLed mid-run.
 ///
-/// Entry count: `SLUICE_REDIS_MULTI_ENTRIES` (default 20,000 to keep the suite quick; the full size is
+/// Entry count: `SLUICE_REDIS_MULTI_ENTRIES` (default 5,000 to keep the suite quick; the full size is
 /// 100,000, run with `SLUICE_REDIS_MULTI_ENTRIES=100000 swift test --filter RedisMultiInstance`).
 @Suite("Redis Streams: several instances (real processes, real redis-server)")
 struct RedisMultiInstanceTests {
     static var entryCount: Int {
-        ProcessInfo.processInfo.environment["SLUICE_REDIS_MULTI_ENTRIES"].flatMap(Int.init) ?? 20_000
+        ProcessInfo.processInfo.environment["SLUICE_REDIS_MULTI_ENTRIES"].flatMap(Int.init) ?? 5_000
     }
 
     /// Lines of `count` entries of which 5% repeat an earlier event exactly (same timeUUID).
