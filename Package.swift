@@ -15,12 +15,15 @@ let package = Package(
     targets: [
         // The system zlib: headers from zlib1g-dev (present on Debian's base images with a toolchain).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Sluice", dependencies: ["CZlib"]),
+        // Declarations only (no library is linked): the HTTP transport loads libcurl.so.4 with dlopen.
+        .systemLibrary(name: "CCurlShim", path: "Sources/CCurlShim"),
+        .target(name: "Sluice", dependencies: ["CZlib", "CCurlShim"]),
         .executableTarget(name: "SluiceCLI", dependencies: ["Sluice"]),
         .executableTarget(name: "SluiceBench", dependencies: ["Sluice"], path: "Benchmarks/SluiceBench"),
         .executableTarget(name: "EmbeddingExample", dependencies: ["Sluice"], path: "Examples/EmbeddingExample"),
         // Depends on the executables so `swift test` builds the real `sluice` binary the CLI tests drive.
-        .testTarget(name: "SluiceTests", dependencies: ["Sluice", "SluiceCLI", "SluiceBench"]),
+        // `Fixtures/` is test data read from disk by path (JSONTestSuite with its licence, samples), not sources.
+        .testTarget(name: "SluiceTests", dependencies: ["Sluice", "SluiceCLI", "SluiceBench"], exclude: ["Fixtures"]),
         // Uses only the public API (`import Sluice` without `@testable`), as an embedding service would.
         .testTarget(name: "SluicePublicAPITests", dependencies: ["Sluice"]),
     ],

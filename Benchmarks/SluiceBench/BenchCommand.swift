@@ -15,6 +15,7 @@ struct BenchCommand: Sendable {
     var peerEvents = 300_000
     var peerRuns = 3
     var peerExtra = false
+    var peersDirectory: String?
     var showHelp = false
     var listKnobs = false
 
@@ -71,6 +72,7 @@ struct BenchCommand: Sendable {
             case "--peer-events": command.peerEvents = try number(argument, min: 1)
             case "--peer-runs": command.peerRuns = try number(argument, min: 1)
             case "--peer-extra": command.peerExtra = true
+            case "--peers-dir": command.peersDirectory = try value(argument)
             default:
                 // Any knob as `--name value` or `--name=value`.
                 guard argument.hasPrefix("--") else { throw BenchUsageError("unexpected argument \"\(argument)\"") }
@@ -112,7 +114,8 @@ struct BenchCommand: Sendable {
       --json FILE              write every figure (and raw repetitions) as JSON
       --compare BASELINE.json  print ratios of this run to an earlier --json file
     peers
-      --peers                  only compare `sluice --format segment` with ../shared/bench/orjson_relay.py
+      --peers                  only compare `sluice --format segment` with the orjson peer (orjson_relay.py)
+      --peers-dir DIR          where the peer programs are (default: shared/bench beside the package directory)
       --peer-events N          events in the peer input (default 300000)
       --peer-runs N            timed runs per program, best reported (default 3)
       --peer-extra             also jq_relay.sh and mlr_relay.sh (when installed)

@@ -43,8 +43,15 @@ if command.peers {
         progress("\(sluice) is missing: build it first with `swift build -c release --product sluice`")
         exit(2)
     }
+    let peerDirectory: String
+    switch PeerComparison.peerDirectory(explicit: command.peersDirectory, packageRoot: root) {
+    case .success(let path): peerDirectory = path
+    case .failure(let error):
+        progress(error.description)
+        exit(2)
+    }
     let peers = PeerComparison(events: command.peerEvents, runs: command.peerRuns, includeShellPeers: command.peerExtra,
-                               packageRoot: root, sluiceBinary: sluice, progress: progress)
+                               peerDirectory: peerDirectory, sluiceBinary: sluice, progress: progress)
     do {
         print(try peers.run())
     } catch {

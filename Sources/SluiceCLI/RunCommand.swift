@@ -12,6 +12,11 @@ import Sluice
 /// The main job: read events, run the pipeline, print the summary, exit with the contract's status.
 enum RunCommand {
     static func run(_ options: RunOptions) async -> Int32 {
+        // Output files are checked before anything is read, so a bad path fails at once with its real cause.
+        if let problem = OutputPathCheck.problem(options) {
+            StandardError.write(problem)
+            return 2
+        }
         var configuration: PipelineConfiguration
         do {
             if let path = options.configPath {
@@ -27,8 +32,10 @@ enum RunCommand {
 
         let reporter = InvalidReporter()
         var pipelineOptions = PipelineOptions()
-        let redisURL = options.inputPath.flatMap { $0.lowercased().hasPrefix("redis") ? $0 : nil }
-        if redisURL != nil || (options.inputPath == nil && configuration.input.redis?.values["url"] != nil) {
+        if options.serve != nil {
+            pipelineOptions.input = .none  // bodies arrive over HTTP
+        } else if let redisURL = options.inputPath.flatMap({ $0.lowercased().hasPrefix("redis") ? $0 : nil })
+                    ?? (options.inputPath == nil ? configuration.input.redis?.values["url"] : nil) {
             do {
                 var source = try RedisSourceConfiguration.resolve(url: redisURL, settings: configuration.input.redis)
                 source.exitWhenIdleSeconds = options.exitWhenIdle
@@ -53,6 +60,8 @@ enum RunCommand {
         pipelineOptions.dryRun = options.dryRun
         pipelineOptions.disableDedupe = options.noDedupe
         if !options.quiet { pipelineOptions.onInvalid = { reporter.report($0) } }
+        let notices = NoticeReporter(quiet: options.quiet)
+        pipelineOptions.onNotice = { notices.report($0) }
 
         let pipeline: Pipeline
         do {
@@ -62,7 +71,15 @@ enum RunCommand {
             return 2
         }
 
-        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet)
+        let listeners: RunListeners
+        do {
+            listeners = try RunListeners(pipeline: pipeline, configuration: configuration, options: options)
+        } catch {
+            StandardError.write("sluice: \(options.serve != nil ? "serve" : "--metrics-listen"): \(error)")
+            return 2
+        }
+        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet,
+                                     listeners: listeners)
         let observer = RunObservers.start(for: pipeline, options: options)
         let summary: Summary
         do {
@@ -73,14 +90,26 @@ enum RunCommand {
         }
         await observer?.stop()
         signals.cancel()
+        await listeners.stop()
 
         if let failure = pipeline.inputFailure { StandardError.write("sluice: input: \(failure)") }
         if !options.quiet {
             if reporter.suppressed > 0 {
                 StandardError.write("sluice: \(reporter.suppressed) more invalid lines not shown\(options.deadLetterPath == nil ? " (use --dead-letter FILE to keep them)" : "")")
             }
+            if notices.suppressed > 0 {
+                StandardError.write("sluice: \(notices.suppressed) more dead-letter reasons not shown (see deadLetteredByReason in --summary)")
+            }
             StandardError.write(summary.humanReadable)
             if let redis = pipeline.redisSourceStatistics { StandardError.write(redis.humanReadable) }
+        } else if summary.couldNotRecordEverything {
+            // Even --quiet says how much could not be recorded: the exit status alone does not say how much.
+            if summary.deadLetterWriteFailures > 0 {
+                StandardError.write("sluice: \(summary.deadLetterWriteFailures) dead-letter records could not be written")
+            }
+            for (name, d) in summary.destinations.sorted(by: { $0.key < $1.key }) where d.writeFailures > 0 {
+                StandardError.write("sluice: \(name): \(d.writeFailures) events could not be written")
+            }
         }
         if let path = options.summaryPath {
             var bytes = summary.jsonBytes()
@@ -89,7 +118,7 @@ enum RunCommand {
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
             } catch {
                 StandardError.write("sluice: --summary: cannot write \(path): \(error.localizedDescription)")
-                return 1
+                return 3  // the record of what happened to the events is what could not be written
             }
         }
         // A Redis source that stopped on an error retrying cannot fix (wrong password, not a stream) failed the run.
@@ -103,7 +132,7 @@ enum RunCommand {
 final class SignalHandlers {
     private let sources: [DispatchSourceSignal]
 
-    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool) {
+    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool, listeners: RunListeners? = nil) {
         let signals = [SIGINT, SIGTERM]
         let counter = SignalCounter()
         sources = signals.map { number in
@@ -112,7 +141,8 @@ final class SignalHandlers {
             source.setEventHandler {
                 if counter.increment() == 1 {
                     if !quiet { StandardError.write("sluice: signal \(number): stopping input, draining (up to \(gracePeriod) s)") }
-                    pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000)))
+                    let drain = { @Sendable in pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000))) }
+                    if let listeners { listeners.beginShutdown(then: drain, timeout: gracePeriod) } else { drain() }
                 } else {
                     if !quiet { StandardError.write("sluice: second signal: giving up on delivery, dead-lettering the rest") }
                     pipeline.shutdown(gracePeriod: .zero)

@@ -192,4 +192,37 @@ struct BenchmarkHarnessTests {
         #expect(result.problems.isEmpty)
         #expect((result.peakRSSBytes ?? 0) > 1_000_000)
     }
+
+    @Test("--peers names the missing peer directory and --peers-dir; --peers-dir points elsewhere")
+    func peersDirectoryMissingOrGiven() throws {
+        let scratch = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("sluice-peers-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").standardizedFileURL.path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let root = scratch + "/clone"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+
+        // A clone with nothing beside it: a clear failure naming the directory and the flag.
+        guard case .failure(let missing) = PeerComparison.peerDirectory(explicit: nil, packageRoot: root) else {
+            Issue.record("a missing peer directory was accepted"); return
+        }
+        #expect(missing.description.contains(scratch + "/shared/bench does not exist"))
+        #expect(missing.description.contains("--peers-dir"))
+
+        // A directory without the orjson peer is named too.
+        let peers = scratch + "/peers"
+        try FileManager.default.createDirectory(atPath: peers, withIntermediateDirectories: true)
+        guard case .failure(let empty) = PeerComparison.peerDirectory(explicit: peers, packageRoot: root) else {
+            Issue.record("a directory without orjson_relay.py was accepted"); return
+        }
+        #expect(empty.description.contains("has no orjson_relay.py"))
+
+        // --peers-dir is parsed and used as given.
+        _ = FileManager.default.createFile(atPath: peers + "/orjson_relay.py", contents: Data())
+        let command = try BenchCommand.parse(["--peers", "--peers-dir", peers])
+        #expect(command.peersDirectory == peers)
+        guard case .success(let found) = PeerComparison.peerDirectory(explicit: command.peersDirectory, packageRoot: root) else {
+            Issue.record("the given peer directory was rejected"); return
+        }
+        #expect(found == URL(fileURLWithPath: peers).standardizedFileURL.path)
+    }
 }

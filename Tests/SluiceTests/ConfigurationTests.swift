@@ -66,6 +66,7 @@ struct ConfigurationTests {
         #expect(stdout.batch == BatchConfiguration(maxEvents: 512, maxBytes: 1_048_576, maxDelayMs: 100))
         #expect(stdout.concurrency == 1)
         #expect(stdout.retry == RetryConfiguration(maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 10_000))
+        #expect(stdout.retry.maxRetryAfterSeconds == 60)
         #expect(stdout.timeoutMs == 10_000)
         #expect(stdout.overflow == .block)
         #expect(configuration.secrets.isEmpty)
@@ -85,7 +86,7 @@ struct ConfigurationTests {
         let cases: [(DestinationConfiguration.Kind, Int, Int, Int, Int)] = [
             (.stdout(), 512, 1_048_576, 100, 1),
             (.file(path: "x"), 512, 1_048_576, 100, 1),
-            (.segment(writeKey: "k"), 2500, 500_000, 1000, 4),
+            (.segment(writeKey: "k"), 2500, 475_000, 1000, 4),
             (.heap(appID: "a"), 1000, 1_000_000, 1000, 4),
             (.statsig(apiKey: "k"), 1000, 1_000_000, 1000, 4),
             (.statsigIDLists(apiKey: "k"), 1000, 1_000_000, 1000, 4),
@@ -156,7 +157,7 @@ struct ConfigurationTests {
             {"name": "s", "type": "segment", "writeKey": "k",
              "events": {"categories": ["custom", "experiment_exposure"], "include": ["Order *"], "exclude": ["Order Refunded"]},
              "batch": {"maxEvents": 100, "maxBytes": 20000, "maxDelayMs": 0},
-             "retry": {"maxAttempts": 3, "initialBackoffMs": 50, "maxBackoffMs": 400},
+             "retry": {"maxAttempts": 3, "initialBackoffMs": 50, "maxBackoffMs": 400, "maxRetryAfterSeconds": 5},
              "concurrency": 2, "timeoutMs": 2500, "overflow": "drop_oldest",
              "identifiers": {"userId": "companyID", "anonymousId": null}}
             """), environment: [:])
@@ -165,7 +166,8 @@ struct ConfigurationTests {
         #expect(destination.events == EventSelection(
             categories: [.custom, .experimentExposure], include: ["Order *"], exclude: ["Order Refunded"]))
         #expect(destination.batch == BatchConfiguration(maxEvents: 100, maxBytes: 20000, maxDelayMs: 0))
-        #expect(destination.retry == RetryConfiguration(maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 400))
+        #expect(destination.retry == RetryConfiguration(maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 400,
+                                                        maxRetryAfterSeconds: 5))
         #expect(destination.concurrency == 2)
         #expect(destination.timeoutMs == 2500)
         #expect(destination.overflow == .dropOldest)
@@ -223,19 +225,19 @@ struct ConfigurationTests {
     // MARK: Unknown keys
 
     @Test("unknown keys are errors naming their path and the accepted keys", arguments: [
-        (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations"),
+        (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations, statsigSpecs, experiments, serve"),
         (#"{"dedupe": {"size": 1}}"#, "dedupe.size", "enabled, capacity, windowSeconds"),
         (#"{"filter": {"categorys": []}}"#, "filter.categorys", "categories, include, exclude"),
-        (#"{"input": {"chunk": 1}}"#, "input.chunk", "maxLineBytes, chunkSize, queueCapacity"),
+        (#"{"input": {"chunk": 1}}"#, "input.chunk", "maxLineBytes, chunkSize, queueCapacity, timestampUnit"),
         (#"{"segmentInbound": {"anonymousId": "x"}}"#, "segmentInbound.anonymousId", "events, anonymousIdAs"),
         (withDestination(#"{"name": "a", "type": "stdout"}, {"name": "b", "type": "stdout"}, {"name": "c", "type": "stdout", "batch": {"maxEvnts": 1}}"#),
          "destinations[2].batch.maxEvnts", "maxEvents, maxBytes, maxDelayMs"),
         (withDestination(#"{"name": "c", "type": "stdout", "retry": {"attempts": 1}}"#),
-         "destinations[0].retry.attempts", "maxAttempts, initialBackoffMs, maxBackoffMs"),
+         "destinations[0].retry.attempts", "maxAttempts, initialBackoffMs, maxBackoffMs, maxRetryAfterSeconds"),
         (withDestination(#"{"name": "c", "type": "stdout", "events": {"includes": []}}"#),
          "destinations[0].events.includes", "categories, include, exclude"),
-        (withDestination(#"{"name": "h", "type": "heap", "appID": "a", "identifiers": {"userId": "x"}}"#),
-         "destinations[0].identifiers.userId", "identity"),
+        (withDestination(#"{"name": "h", "type": "heap", "appID": "a", "identifiers": {"anonymousId": "x"}}"#),
+         "destinations[0].identifiers.anonymousId", "identity, userId"),
         (withDestination(#"{"name": "s", "type": "segment", "writeKey": "k", "identifiers": {"identity": "x"}}"#),
          "destinations[0].identifiers.identity", "userId, anonymousId"),
     ])
@@ -375,17 +377,21 @@ struct ConfigurationTests {
         (#"{"name": "h", "type": "heap", "appID": "a", "batch": {"maxEvents": 1001}}"#,
          "destinations[0].batch.maxEvents", "must be at most 1000, Heap's limit (got 1001)"),
         (#"{"name": "o", "type": "stdout", "batch": {"maxEvents": 0}}"#,
-         "destinations[0].batch.maxEvents", "must be greater than zero (got 0)"),
+         "destinations[0].batch.maxEvents", "must be between 1 and 100000 (got 0)"),
         (#"{"name": "o", "type": "stdout", "batch": {"maxDelayMs": -1}}"#,
-         "destinations[0].batch.maxDelayMs", "must be zero or more (got -1)"),
+         "destinations[0].batch.maxDelayMs", "must be between 0 and 3600000 (got -1)"),
         (#"{"name": "o", "type": "stdout", "concurrency": 0}"#,
-         "destinations[0].concurrency", "must be greater than zero (got 0)"),
+         "destinations[0].concurrency", "must be between 1 and 256 (got 0)"),
         (#"{"name": "o", "type": "stdout", "timeoutMs": -5}"#,
-         "destinations[0].timeoutMs", "must be greater than zero (got -5)"),
+         "destinations[0].timeoutMs", "must be between 1 and 3600000 (got -5)"),
         (#"{"name": "o", "type": "stdout", "retry": {"maxAttempts": 0}}"#,
-         "destinations[0].retry.maxAttempts", "must be greater than zero (got 0)"),
+         "destinations[0].retry.maxAttempts", "must be between 1 and 100 (got 0)"),
         (#"{"name": "o", "type": "stdout", "retry": {"initialBackoffMs": 500, "maxBackoffMs": 100}}"#,
          "destinations[0].retry.maxBackoffMs", "must be at least initialBackoffMs (500)"),
+        (#"{"name": "o", "type": "stdout", "retry": {"maxRetryAfterSeconds": 3601}}"#,
+         "destinations[0].retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got 3601)"),
+        (#"{"name": "o", "type": "stdout", "retry": {"maxRetryAfterSeconds": -1}}"#,
+         "destinations[0].retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got -1)"),
         (#"{"name": "s", "type": "segment", "writeKey": "k", "endpoint": "api.segment.io"}"#,
          "destinations[0].endpoint", "must be an absolute http or https URL"),
         (#"{"name": "w", "type": "webhook", "url": "ftp://example.com/x"}"#,

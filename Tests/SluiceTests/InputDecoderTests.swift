@@ -10,7 +10,7 @@ struct InputDecoderTests {
 
     @Test("sample input shapes: Statsig event, log_event body and data batch decode; broken line is invalid with its number")
     func sampleShapes() throws {
-        let text = try String(contentsOf: JSONFixtures.packageRoot.appendingPathComponent("../shared/fixtures/samples/input-shapes.ndjson").standardizedFileURL, encoding: .utf8)
+        let text = try String(contentsOf: JSONFixtures.inputShapesSample, encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
         let (chunk, invalid) = decode(lines)
         // line 1: one event; line 2: two events; line 3: one event.

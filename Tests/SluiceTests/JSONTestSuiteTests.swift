@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Sluice
 
-/// Every parsing case of Nicolas Seriot's JSONTestSuite (`../shared/fixtures/JSONTestSuite/test_parsing`).
+/// Every parsing case of Nicolas Seriot's JSONTestSuite (`Tests/SluiceTests/Fixtures/JSONTestSuite/test_parsing`, MIT).
 @Suite("JSONReader against JSONTestSuite")
 struct JSONTestSuiteTests {
     @Test("the JSONTestSuite fixtures are present (95 y_, 188 n_, 35 i_ files)")

@@ -3,15 +3,22 @@ import Foundation
 
 /// Shared fixtures and helpers of the JSON tests.
 enum JSONFixtures {
-    /// The package root, found from this file so tests work wherever the clone is; CI keeps `../shared` beside it.
+    /// The package root, found from this file so tests work wherever the clone is.
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared/fixtures/JSONTestSuite/test_parsing` relative to the package root.
-    static let testParsing = packageRoot.appendingPathComponent("../shared/fixtures/JSONTestSuite/test_parsing").standardizedFileURL
+    /// `Tests/SluiceTests/Fixtures`, beside this file: the test data the repository owns (a clone needs nothing
+    /// outside itself). JSONTestSuite keeps its MIT licence beside it.
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    /// `../shared/fixtures/samples/statsig-export-1k.ndjson` relative to the package root.
-    static let statsigSample = packageRoot.appendingPathComponent("../shared/fixtures/samples/statsig-export-1k.ndjson").standardizedFileURL
+    /// `Fixtures/JSONTestSuite/test_parsing`: Nicolas Seriot's parsing cases.
+    static let testParsing = directory.appendingPathComponent("JSONTestSuite/test_parsing")
+
+    /// `Fixtures/samples/statsig-export-1k.ndjson`: 1000 Statsig export events, ~5% duplicates, ~1% broken lines.
+    static let statsigSample = directory.appendingPathComponent("samples/statsig-export-1k.ndjson")
+
+    /// `Fixtures/samples/input-shapes.ndjson`: one line of each input shape (and one broken line).
+    static let inputShapesSample = directory.appendingPathComponent("samples/input-shapes.ndjson")
 
     /// Names of the JSONTestSuite parsing files starting with `prefix` (`y_`, `n_`, `i_`), sorted; empty when the
     /// fixtures are missing (a separate test insists they are there).

@@ -9,7 +9,8 @@ struct PeerComparison {
     var runs = 3
     /// Also run the jq and Miller peers when those tools are installed (slow).
     var includeShellPeers = false
-    var packageRoot: String
+    /// The directory holding the peer programs (`orjson_relay.py`, ...); see ``peerDirectory(explicit:packageRoot:)``.
+    var peerDirectory: String
     var sluiceBinary: String
     var progress: @Sendable (String) -> Void = { _ in }
 
@@ -28,7 +29,6 @@ struct PeerComparison {
         settings.events = events
         progress("peers: generating \(events) events")
         let input = try store.input(for: settings)
-        let peerDirectory = URL(fileURLWithPath: packageRoot + "/../shared/bench").standardizedFileURL.path
         var programs: [(String, [String])] = [
             ("python3 orjson_relay.py", ["python3", peerDirectory + "/orjson_relay.py"]),
             ("sluice --format segment", [sluiceBinary, "--format", "segment"]),
@@ -111,6 +111,24 @@ struct PeerComparison {
         lines.append("goal: sluice >= 10x the orjson peer (first milestone 3x). The orjson peer drops only statsig::diagnostics; "
             + "sluice drops every internal event, so their output line counts may differ slightly.")
         return lines.joined(separator: "\n")
+    }
+
+    /// The peer programs are not part of the package (they are other projects' tools, kept with the project's
+    /// shared material), so their directory is `--peers-dir DIR`, by default `shared/bench` in the package root's
+    /// parent directory. Fails with what is missing and how to point at it, before any input is generated.
+    static func peerDirectory(explicit: String?, packageRoot: String) -> Result<String, BenchRunError> {
+        let directory = explicit.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: packageRoot).deletingLastPathComponent().appendingPathComponent("shared/bench")
+        let path = directory.standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return .failure(BenchRunError("--peers: the peer programs directory \(path) does not exist; "
+                + "pass --peers-dir DIR (the directory holding orjson_relay.py)"))
+        }
+        guard FileManager.default.fileExists(atPath: path + "/orjson_relay.py") else {
+            return .failure(BenchRunError("--peers: \(path) has no orjson_relay.py; pass --peers-dir DIR (the directory holding it)"))
+        }
+        return .success(path)
     }
 
     /// The package root: the nearest directory at or above `start` holding a Package.swift.

@@ -50,7 +50,7 @@ enum RedisBenchmark {
         guard let url else { return 2 }
         do {
             var generated: [UInt8] = []
-            _ = try EventGenerator(options: EventGenerator.Options(events: events)).write { generated.append(contentsOf: $0) }
+            _ = EventGenerator(options: EventGenerator.Options(events: events)).write { generated.append(contentsOf: $0) }
             let stream = "bench-\(getpid())"
 
             // Sink.

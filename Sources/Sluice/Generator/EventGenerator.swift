@@ -1,6 +1,6 @@
 /// Synthetic Statsig export-format events as NDJSON, for `sluice generate` and the benchmark harness.
 ///
-/// Each valid line has the shape of Statsig's export format (see `shared/fixtures/samples/statsig-export-1k.ndjson`):
+/// Each valid line has the shape of Statsig's export format (see `Tests/SluiceTests/Fixtures/samples/statsig-export-1k.ndjson`):
 /// `eventName`, `user`, `userID`, `timestamp` (ms), `value`, `metadata`, `statsigMetadata`, `timeUUID` (an RFC 4122
 /// version-1 UUID whose embedded time is the event's timestamp) and `unitID`.
 ///

@@ -16,6 +16,10 @@ final class Accounting: Sendable {
         /// Events that missed the drain deadline and stay with their source (`DrainDeadlinePolicy.leaveUnsettled`).
         var leftUnsettled = 0
         var filteredByReason: [FilterReason: Int] = [:]
+        /// Dead-lettered events per reason class (``DeadLetterReason``).
+        var deadLetteredByReason: [String: Int] = [:]
+        /// Events a stdout or file destination could not write (also in `deadLettered`).
+        var writeFailures = 0
         var requests = 0
         var retries = 0
         var failedRequests = 0
@@ -29,6 +33,8 @@ final class Accounting: Sendable {
         var filteredByReason: [FilterReason: Int] = [:]
         var destinations: [String: DestinationCounts] = [:]
         var invalidLines = 0
+        /// Partial last lines of a stream stopped by a drain (read, so counted, but not invalid).
+        var incomplete = 0
     }
 
     private let state: Mutex<Counts>
@@ -54,6 +60,10 @@ final class Accounting: Sendable {
         state.withLock { counts in
             for name in destinationNames { counts.destinations[name, default: DestinationCounts()].dropped += n }
         }
+    }
+
+    func recordIncomplete(_ n: Int) {
+        state.withLock { $0.incomplete += n }
     }
 
     func recordDuplicates(_ n: Int) {

@@ -18,6 +18,12 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var drainTimeoutSeconds: Double
     /// Where events go. Never empty in a valid configuration; the default is one stdout destination.
     public var destinations: [DestinationConfiguration]
+    /// How config exposures of experiments are recognised and named (`statsigSpecs`, `experiments`).
+    public var experimentNaming = ExperimentNamingConfiguration()
+    /// The disk spool (`--spool DIR`); nil runs without one (input is then only in memory until delivered).
+    public var spool: SpoolConfiguration?
+    /// The `sluice serve` relay: listen address, accepted keys and limits (unused by other runs).
+    public var serve = ServeConfiguration()
 
     /// Creates a configuration; every argument defaults to the contract's no-options behaviour.
     public init(
@@ -52,6 +58,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
             }
         }
         if let password = input.redis?.password { found.insert(password) }
+        if case .remote(let serverSecret, _, _, _) = experimentNaming.specs { found.insert(serverSecret) }
+        found.formUnion(serve.statsigKeys + serve.segmentWriteKeys)  // inbound keys are secrets too
         found.remove("")
         return found.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
@@ -100,6 +108,8 @@ public struct InputConfiguration: Sendable, Equatable {
     public var queueCapacity: Int
     /// The Redis Streams source's settings (`input.redis`), used with `--input redis://...` or alone.
     public var redis: RedisInputSettings? = nil
+    /// How integer timestamps are read (`input.timestampUnit`): milliseconds, or `auto` (small ones are seconds).
+    public var timestampUnit: TimestampUnit = .milliseconds
 
     /// Creates input settings; the defaults are a 1 MiB line limit and 8 chunks of 512 events per queue.
     public init(maxLineBytes: Int = 1_048_576, chunkSize: Int = 512, queueCapacity: Int = 8) {
@@ -140,6 +150,9 @@ public struct IdentifierMapping: Sendable, Equatable {
     public var anonymousId: String?
     /// Heap `identity`.
     public var identity: String
+    /// Heap: the ID type sent as the numeric `user_id` instead of `identity` (`identifiers.userId` on a Heap
+    /// destination); nil sends `identity`. Heap takes one or the other, never both.
+    public var heapUserId: String? = nil
 
     /// Creates a mapping; the defaults follow the Segment Statsig Source and the Heap integration.
     public init(userId: String = "userID", anonymousId: String? = "stableID", identity: String = "userID") {
@@ -165,8 +178,11 @@ public struct BatchConfiguration: Sendable, Equatable {
         self.maxDelayMs = maxDelayMs
     }
 
-    /// Segment's batch API rejects more than 500 KB per request.
+    /// Segment's batch API rejects more than 500 KB per request: the hard limit for `batch.maxBytes`.
     public static let segmentMaxBytes = 500_000
+    /// The default: Segment's libraries stop at 475,000 bytes (analytics-python's `BATCH_SIZE_LIMIT`), leaving
+    /// room below the 500 KB limit for what is added at send time (`sentAt`).
+    public static let segmentDefaultMaxBytes = 475_000
     /// Segment's batch API limit on messages per request.
     public static let segmentMaxEvents = 2500
     /// Heap's bulk track API accepts at most 1000 events per request.
@@ -177,7 +193,7 @@ public struct BatchConfiguration: Sendable, Equatable {
     public static func defaults(for kind: DestinationConfiguration.Kind) -> BatchConfiguration {
         switch kind {
         case .stdout, .file: BatchConfiguration(maxEvents: 512, maxBytes: 1_048_576, maxDelayMs: 100)
-        case .segment: BatchConfiguration(maxEvents: segmentMaxEvents, maxBytes: segmentMaxBytes, maxDelayMs: 1000)
+        case .segment: BatchConfiguration(maxEvents: segmentMaxEvents, maxBytes: segmentDefaultMaxBytes, maxDelayMs: 1000)
         case .heap: BatchConfiguration(maxEvents: heapMaxEvents, maxBytes: 1_000_000, maxDelayMs: 1000)
         case .statsig, .statsigIDLists:
             BatchConfiguration(maxEvents: 1000, maxBytes: 1_000_000, maxDelayMs: 1000)
@@ -195,12 +211,19 @@ public struct RetryConfiguration: Sendable, Equatable {
     public var initialBackoffMs: Int
     /// The longest wait between attempts.
     public var maxBackoffMs: Int
+    /// The longest pause a server's `Retry-After` can impose (a longer one waits this long); 0 ignores the
+    /// header. Range 0...3600, default 60.
+    public var maxRetryAfterSeconds: Int
+    /// What validation accepts for ``maxRetryAfterSeconds``: up to an hour.
+    public static let maxRetryAfterSecondsRange = 0...3600
 
     /// Creates a retry policy; the defaults make 5 attempts waiting 100 ms, 200 ms, 400 ms, 800 ms.
-    public init(maxAttempts: Int = 5, initialBackoffMs: Int = 100, maxBackoffMs: Int = 10_000) {
+    public init(maxAttempts: Int = 5, initialBackoffMs: Int = 100, maxBackoffMs: Int = 10_000,
+                maxRetryAfterSeconds: Int = 60) {
         self.maxAttempts = maxAttempts
         self.initialBackoffMs = initialBackoffMs
         self.maxBackoffMs = maxBackoffMs
+        self.maxRetryAfterSeconds = maxRetryAfterSeconds
     }
 }
 
@@ -287,6 +310,13 @@ public struct DestinationConfiguration: Sendable, Equatable {
     public var overflow: OverflowPolicy
     /// Which Statsig identifiers fill Segment's or Heap's identity fields; unused by the Statsig format.
     public var identifiers: IdentifierMapping
+    /// Client-side pacing (`rateLimit`): the kind's default (Heap's and Statsig ID lists' documented limits),
+    /// off, or explicit rules.
+    public var rateLimit: RateLimitSetting = .default
+    /// Request body compression (`compression`); nil uses the kind's default (``effectiveCompression``).
+    public var compression: BodyCompression? = nil
+    /// Statsig ID lists: the ID type the list holds (`idType`; nil is `userID`).
+    public var idType: String? = nil
 
     /// Creates a destination. `batch`, `concurrency` default by kind (``BatchConfiguration/defaults(for:)``;
     /// 4 requests in flight for HTTP, 1 writer for local output); changing `kind` later keeps them as they are.
@@ -331,15 +361,18 @@ extension PipelineConfiguration {
     /// them all so an operator can fix a file in one pass.
     public func validationErrors() -> [ConfigurationError] {
         var problems = ValidationProblems()
-        problems.positive(dedupe.capacity, "dedupe.capacity")
-        problems.positive(dedupe.windowSeconds, "dedupe.windowSeconds")
+        problems.within(dedupe.capacity, ConfigurationRange.dedupeCapacity, "dedupe.capacity")
+        problems.within(dedupe.windowSeconds, ConfigurationRange.dedupeWindowSeconds, "dedupe.windowSeconds")
         problems.nonEmpty(segmentInbound.anonymousIdAs, "segmentInbound.anonymousIdAs")
-        problems.positive(input.maxLineBytes, "input.maxLineBytes")
-        problems.positive(input.chunkSize, "input.chunkSize")
-        problems.positive(input.queueCapacity, "input.queueCapacity")
+        problems.errors += experimentNaming.problems()
+        problems.within(input.maxLineBytes, ConfigurationRange.maxLineBytes, "input.maxLineBytes")
+        problems.within(input.chunkSize, ConfigurationRange.chunkSize, "input.chunkSize")
+        problems.within(input.queueCapacity, ConfigurationRange.queueCapacity, "input.queueCapacity")
         problems.errors += input.redis?.validationErrors(at: "input.redis") ?? []
-        if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) {
-            problems.add("drainTimeoutSeconds", "must be a finite number of seconds, zero or more")
+        if !ConfigurationRange.drainTimeoutSeconds.contains(drainTimeoutSeconds) {
+            let range = ConfigurationRange.drainTimeoutSeconds
+            problems.add("drainTimeoutSeconds",
+                         "must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) seconds (got \(drainTimeoutSeconds))")
         }
         // An empty list is valid: the pipeline then uses the default stdout destination, or only the
         // destinations supplied in code (PipelineOptions.customDestinations).
@@ -356,8 +389,9 @@ extension PipelineConfiguration {
                 firstIndexByName[destination.name] = index
             }
             destination.validate(at: path, into: &problems)
+            problems.errors += destination.integrationProblems(at: path)
         }
-        return problems.errors
+        return problems.errors + (spool?.validationErrors() ?? []) + serve.validationErrors()
     }
 }
 
@@ -382,9 +416,9 @@ extension DestinationConfiguration {
             }
         case .redisStream(let redis): problems.errors += redis.validationErrors(at: path)
         }
-        problems.positive(batch.maxEvents, "\(path).batch.maxEvents")
-        problems.positive(batch.maxBytes, "\(path).batch.maxBytes")
-        problems.notNegative(batch.maxDelayMs, "\(path).batch.maxDelayMs")
+        problems.within(batch.maxEvents, ConfigurationRange.batchMaxEvents, "\(path).batch.maxEvents")
+        problems.within(batch.maxBytes, ConfigurationRange.batchMaxBytes, "\(path).batch.maxBytes")
+        problems.within(batch.maxDelayMs, ConfigurationRange.batchMaxDelayMs, "\(path).batch.maxDelayMs")
         switch kind {
         case .segment:
             problems.atMost(batch.maxEvents, BatchConfiguration.segmentMaxEvents, "\(path).batch.maxEvents", "Segment")
@@ -393,13 +427,18 @@ extension DestinationConfiguration {
             problems.atMost(batch.maxEvents, BatchConfiguration.heapMaxEvents, "\(path).batch.maxEvents", "Heap")
         default: break
         }
-        problems.positive(retry.maxAttempts, "\(path).retry.maxAttempts")
-        problems.notNegative(retry.initialBackoffMs, "\(path).retry.initialBackoffMs")
-        if retry.maxBackoffMs < retry.initialBackoffMs {
+        problems.within(retry.maxAttempts, ConfigurationRange.retryMaxAttempts, "\(path).retry.maxAttempts")
+        problems.within(retry.initialBackoffMs, ConfigurationRange.retryBackoffMs, "\(path).retry.initialBackoffMs")
+        if ConfigurationRange.retryBackoffMs.contains(retry.initialBackoffMs), retry.maxBackoffMs < retry.initialBackoffMs {
             problems.add("\(path).retry.maxBackoffMs", "must be at least initialBackoffMs (\(retry.initialBackoffMs))")
+        } else {
+            problems.within(retry.maxBackoffMs, ConfigurationRange.retryBackoffMs, "\(path).retry.maxBackoffMs")
         }
-        problems.positive(concurrency, "\(path).concurrency")
-        problems.positive(timeoutMs, "\(path).timeoutMs")
+        if !RetryConfiguration.maxRetryAfterSecondsRange.contains(retry.maxRetryAfterSeconds) {
+            problems.add("\(path).retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got \(retry.maxRetryAfterSeconds))")
+        }
+        problems.within(concurrency, ConfigurationRange.concurrency, "\(path).concurrency")
+        problems.within(timeoutMs, ConfigurationRange.timeoutMs, "\(path).timeoutMs")
         switch kind.format {
         case .segment:
             problems.nonEmpty(identifiers.userId, "\(path).identifiers.userId")
@@ -438,6 +477,11 @@ private struct ValidationProblems {
 
     mutating func notNegative(_ value: Int, _ keyPath: String) {
         if value < 0 { add(keyPath, "must be zero or more (got \(value))") }
+    }
+
+    /// The documented range of a number (``ConfigurationRange``).
+    mutating func within(_ value: Int, _ range: ClosedRange<Int>, _ keyPath: String) {
+        if !range.contains(value) { add(keyPath, "must be between \(range.lowerBound) and \(range.upperBound) (got \(value))") }
     }
 
     mutating func atMost(_ value: Int, _ limit: Int, _ keyPath: String, _ service: String) {

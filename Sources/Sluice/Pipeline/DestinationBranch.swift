@@ -29,7 +29,8 @@ struct DestinationBranch: Sendable {
     let inFlight = InFlightCounter()
 
     init(parts: Parts, index: Int, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
-         latency: LatencyHistogram, queueCapacity: Int, deadlinePolicy: DrainDeadlinePolicy) {
+         latency: LatencyHistogram, queueCapacity: Int, deadlinePolicy: DrainDeadlinePolicy,
+         redactor: Redactor = Redactor(secrets: []), notices: Notices = Notices()) {
         name = parts.name
         self.index = index
         overflow = parts.overflow
@@ -38,7 +39,8 @@ struct DestinationBranch: Sendable {
         // Enough finished batches to keep every worker busy, and no more: memory stays bounded.
         batchQueue = BoundedChannel(capacity: max(2, parts.concurrency))
         let recorder = DeliveryRecorder(destination: parts.name, destinationIndex: index, accounting: accounting,
-                                        deadLetters: deadLetters, latency: latency, deadlinePolicy: deadlinePolicy)
+                                        deadLetters: deadLetters, latency: latency, deadlinePolicy: deadlinePolicy,
+                                        redactor: redactor, notices: notices)
         mapper = IdentifierMapper(destination: parts.name, destinationIndex: index, selection: parts.selection,
                                   rule: parts.rule, accounting: accounting)
         batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)

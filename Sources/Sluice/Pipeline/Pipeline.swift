@@ -27,6 +27,10 @@ public struct PipelineOptions: Sendable {
     /// What misses the drain deadline becomes: dead letters (default), or, with a spool, events left unsettled
     /// for the next run.
     var drainDeadlinePolicy: DrainDeadlinePolicy = .deadLetter
+    /// Called as things happen that an operator should hear about: a new dead-letter reason per destination,
+    /// a failed dead-letter, stdout or file write, an output whose reader went away. Each at most once per run
+    /// (per destination or output); the command line prints them on standard error.
+    public var onNotice: (@Sendable (PipelineNotice) -> Void)?
 
     /// Creates options; every field has a default.
     public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
@@ -89,6 +93,7 @@ public final class Pipeline: Sendable {
     let ingestor: Ingestor
     let branches: [DestinationBranch]
     let deadLetters: DeadLetterWriter?
+    let notices: Notices
     let started = Atomic<Bool>(false)
     let startTime = Mutex<UInt64?>(nil)
     let inputError = Mutex<String?>(nil)
@@ -98,6 +103,8 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The Redis Streams source, when ``PipelineOptions/input`` is one.
     let redisSource: RedisStreamSource?
+    /// Loads and refreshes the Statsig config specs that name experiment exposures (nil: none configured).
+    let specsLoader: StatsigSpecsLoader?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -108,11 +115,13 @@ public final class Pipeline: Sendable {
         self.configuration = configuration
         self.options = options
         let redactor = Redactor(secrets: configuration.secrets)
-        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor) }
+        let notices = Notices(handler: options.onNotice)
+        self.notices = notices
+        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor, notices: notices) }
         self.deadLetters = deadLetters
 
         // Destinations first: their names are the accounting's columns.
-        let factory = DestinationFactory(options: options, redactor: redactor)
+        let factory = DestinationFactory(options: options, redactor: redactor, notices: notices)
         // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
         // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
         if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
@@ -132,16 +141,24 @@ public final class Pipeline: Sendable {
         branches = parts.enumerated().map { [shutdownState, latency] index, part in
             DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
                               shutdown: shutdownState, latency: latency, queueCapacity: capacity,
-                              deadlinePolicy: deadlinePolicy)
+                              deadlinePolicy: deadlinePolicy, redactor: redactor, notices: notices)
         }
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
-        let decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
+        var decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
                                             segmentEvents: configuration.segmentInbound.events)
+        decoderOptions.timestampUnit = configuration.input.timestampUnit
+        (decoderOptions.experiments, specsLoader) = try Self.experimentCatalog(configuration.experimentNaming, options)
         ingestor = Ingestor(options: decoderOptions, chunkSize: configuration.input.chunkSize,
                             maxLineBytes: configuration.input.maxLineBytes, output: ingestQueue, accounting: accounting,
                             invalidSink: InvalidSink(deadLetters: deadLetters, report: options.onInvalid))
+        // An output whose reader is gone (`sluice | head -1`) will never take another event: stop reading input,
+        // and let the other destinations drain within the drain timeout. Weak: the pipeline owns the notices.
+        notices.react { [weak self] notice in
+            guard case .outputClosed = notice, let self else { return }
+            self.shutdown(gracePeriod: .milliseconds(Int(self.configuration.drainTimeoutSeconds * 1000)))
+        }
     }
 
     /// Runs until the input ends (or ``finish()``), then drains and returns the summary. Cancelling the task
@@ -153,6 +170,7 @@ public final class Pipeline: Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else {
             throw PipelineError("a pipeline runs once; build a new one to run again")
         }
+        try await specsLoader?.start()
         let stages = Task { await self.runStages() }
         return await withTaskCancellationHandler {
             await stages.value
@@ -172,6 +190,7 @@ public final class Pipeline: Sendable {
                                 settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
         }
         defer { gate.leave() }
+        if let specsLoader { await specsLoader.waitUntilLoaded() }
         let settlement = IngestSettlement()
         let (accepted, invalid) = await ingestor.ingest(body) { [ingestTracker] events in
             ingestTracker.begin(events: events, settlement: settlement)
@@ -209,7 +228,9 @@ public final class Pipeline: Sendable {
     public func finish() {
         shutdownState.beginDrain()
         gate.close()
-        blockQueue.finish()
+        // A byte source stops reading and finishes the block queue itself, after handing over the block it has
+        // read: finishing it here would refuse that block, and bytes already read would be in no count.
+        if case .none = options.input { blockQueue.finish() }
     }
 
     /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
@@ -233,6 +254,8 @@ public final class Pipeline: Sendable {
             self.inputError.withLock { $0 = message }
         }
         redisSource?.startAcknowledging(abandoned: { [shutdownState] in shutdownState.isAbandoned })
+        let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
+        defer { specsRefresh.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput() }
             if dedupeEnabled {
@@ -281,7 +304,8 @@ public final class Pipeline: Sendable {
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
                 filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
                 requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
-                alreadySettled: d.alreadySettled, leftUnsettled: d.leftUnsettled)
+                alreadySettled: d.alreadySettled, leftUnsettled: d.leftUnsettled,
+                deadLetteredByReason: d.deadLetteredByReason, writeFailures: d.writeFailures)
         }
         var summary = Summary(
             ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates, filtered: counts.filtered,
@@ -291,6 +315,9 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        summary.deadLetterWriteFailures = deadLetters?.failures ?? 0
+        summary.incompleteLines = counts.incomplete
+        if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

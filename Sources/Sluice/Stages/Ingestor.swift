@@ -21,8 +21,14 @@ actor Ingestor {
         self.invalidSink = invalidSink
     }
 
-    /// Reads `blocks` until they end or `shouldStop` says so, then sends the last partial chunk.
-    /// Does not finish `output`: the pipeline does, once every producer (this and `ingest` calls) is done.
+    /// Reads `blocks` until they end, then sends the last partial chunk. Does not finish `output`: the pipeline
+    /// does, once every producer (this and `ingest` calls) is done.
+    ///
+    /// A drain (`shouldStop`) ends the blocks at the source (``ByteSource`` stops reading and finishes the
+    /// channel), never here: every block already read is decoded and counted, so no byte that left the input is
+    /// in no count. A line cut off by the stop is not bad input (its producer was interrupted, e.g. Ctrl-C on
+    /// `generate | sluice`), so it is not invalid either: it is counted as incomplete and its bytes are kept in
+    /// the dead-letter file.
     ///
     /// With a `tracker`, each read block is one unit of input (the lines that end in it): its chunks are cut at
     /// the block's end so that no chunk spans two units.
@@ -32,8 +38,7 @@ actor Ingestor {
         var chunk = newChunk()
         var invalid: [InvalidInput] = []
         var iterator = blocks.makeAsyncIterator()
-        while !shouldStop() {
-            guard let block = await iterator.next() else { break }
+        while let block = await iterator.next() {
             var pending: [EventChunk] = []
             block.withUnsafeBytes { raw in
                 framer.consume(raw) { piece in
@@ -61,20 +66,32 @@ actor Ingestor {
             }
         }
         // At end of input a last line without a newline is still a line. When reading stopped early (a drain),
-        // the partial line is input that was never finished, not an invalid event: leave it.
-        if !shouldStop() {
-            framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
+        // the partial line is input that was never finished: read, so counted and kept, but not invalid.
+        let stopped = shouldStop()
+        var incomplete: InvalidInput?
+        framer.finish { piece in
+            if stopped, case .line(let line, let number) = piece {
+                incomplete = InvalidInput(line: number, reason: Self.cutOffReason, raw: Array(line))
+            } else {
+                handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
+            }
         }
         if let tracker, !chunk.events.isEmpty {
             chunk.unit = tracker.begin(events: chunk.events.count)
         }
         await emit(chunk, invalid: &invalid)
+        if let incomplete {
+            accounting.recordIncomplete(1)
+            invalidSink.keepIncomplete(incomplete)
+        }
     }
 
     /// Marks every chunk as coming from `unit`.
     private static func tag(_ chunks: inout [EventChunk], _ unit: UnitTag) {
         for i in chunks.indices { chunks[i].unit = unit }
     }
+    /// Why the last line read before a drain is invalid.
+    static let cutOffReason = "incomplete line: input stopped (shutdown) before its newline arrived"
 
     private func newChunk() -> EventChunk {
         EventChunk(reservingEvents: chunkSize, bytes: chunkSize * 512)
@@ -113,8 +130,9 @@ actor Ingestor {
     ///
     /// `unit` is called once with the body's event count (before any chunk is sent) and returns the tag of the
     /// unit of input the body is (typically `{ tracker.begin(events: $0, ...) }`), or nil for untracked input.
-    nonisolated func ingest(_ body: [UInt8], unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
-        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
+    nonisolated func ingest(_ body: [UInt8], context: IngestContext? = nil,
+                            unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
+        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context) }
         if let tag = unit(chunks.reduce(0) { $0 + $1.events.count }) { Self.tag(&chunks, tag) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
@@ -122,8 +140,9 @@ actor Ingestor {
         return (chunks.reduce(0) { $0 + $1.events.count }, invalid)
     }
 
-    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer) -> ([EventChunk], [InvalidInput]) {
+    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?) -> ([EventChunk], [InvalidInput]) {
         var decoder = InputDecoder(options: options)
+        decoder.ingestContext = context
         var chunks: [EventChunk] = []
         var chunk = EventChunk(reservingEvents: 16, bytes: body.count)
         var invalid: [InvalidInput] = []
