@@ -8,6 +8,10 @@ if arguments.first == ConfigExecutor.childFlag, arguments.count == 2 {
     exit(await ConfigExecutor.runChild(argument: arguments[1]))
 }
 
+if arguments.first == "--redis" {
+    exit(await RedisBenchmark.run(arguments))
+}
+
 let command: BenchCommand
 do {
     command = try BenchCommand.parse(arguments)

@@ -43,6 +43,8 @@ struct RunOptions: Equatable, Sendable {
     var drainTimeout: Double?
     /// `--spool DIR`: the disk spool directory (overrides the configuration's `spool.path`).
     var spoolPath: String?
+    /// `--exit-when-idle SECONDS` (Redis input): exit once the stream is idle and nothing is pending.
+    var exitWhenIdle: Double?
     /// `sluice serve`: input arrives over HTTP; nil for a stream run.
     var serve: ServeOptions?
     /// `--metrics-listen HOST:PORT`: `/healthz` and `/metrics` on their own listener.
@@ -123,7 +125,7 @@ extension Command {
         var flags = [
             "config": true, "input": true, "format": true, "dry-run": false, "summary": true,
             "dead-letter": true, "no-dedupe": false, "quiet": false, "stats-interval": true,
-            "drain-timeout": true, "version": false, "metrics-listen": true, "spool": true,
+            "drain-timeout": true, "version": false, "metrics-listen": true, "spool": true, "exit-when-idle": true,
         ]
         if serve {
             options.serve = ServeOptions()
@@ -142,7 +144,9 @@ extension Command {
             case .flag(let flag, let value):
                 switch flag {
                 case "config": options.configPath = try path(value, flag)
-                case "input": options.inputPath = try standardStream(path(value, flag))
+                case "input":
+                    // A redis:// URL is not a path: keep it whole (standardStream would only map `-`).
+                    options.inputPath = try (value.map { $0.lowercased().hasPrefix("redis") } == true ? path(value, flag) : standardStream(path(value, flag)))
                 case "format":
                     guard let format = OutputFormat(rawValue: value ?? "") else {
                         throw invalid(flag, "one of statsig, segment, heap", value)
@@ -163,6 +167,11 @@ extension Command {
                         throw invalid(flag, "a number of seconds, zero or more", value)
                     }
                     options.drainTimeout = seconds
+                case "exit-when-idle":
+                    guard let seconds = Double(value ?? ""), seconds > 0, seconds <= 86_400 else {
+                        throw invalid(flag, "a number of seconds in (0, 86400]", value)
+                    }
+                    options.exitWhenIdle = seconds
                 case "listen": options.serve?.listen = try address(value, flag)
                 case "metrics-listen": options.metricsListen = try address(value, flag)
                 case "spool": options.spoolPath = try path(value, flag)

@@ -32,6 +32,11 @@ enum HelpText {
           --config FILE            Pipeline configuration (JSON): dedupe, filters, destinations such as
                                    Segment, Heap, Statsig or a webhook. Check one with `sluice validate`.
           --input FILE             Read events from FILE instead of standard input (`-` is standard input).
+          --input redis://HOST:PORT[/DB]?stream=S&group=G&consumer=C
+                                   Read a Redis stream through a consumer group; entries are acknowledged
+                                   once every destination settled them (password: config or REDIS_PASSWORD)
+          --exit-when-idle SECONDS With a Redis input: exit 0 once no new entry arrived for SECONDS and
+                                   the group has nothing pending (backfills, batch jobs)
           --format FORMAT          Output format of the default stdout destination: statsig (default),
                                    segment or heap. Ignored when the configuration names destinations.
           --dry-run                HTTP destinations send nothing; each request is printed to standard output

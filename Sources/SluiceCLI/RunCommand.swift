@@ -40,6 +40,19 @@ enum RunCommand {
         var pipelineOptions = PipelineOptions()
         if options.serve != nil {
             pipelineOptions.input = .none  // bodies arrive over HTTP
+        } else if let redisURL = options.inputPath.flatMap({ $0.lowercased().hasPrefix("redis") ? $0 : nil })
+                    ?? (options.inputPath == nil ? configuration.input.redis?.values["url"] : nil) {
+            do {
+                var source = try RedisSourceConfiguration.resolve(url: redisURL, settings: configuration.input.redis)
+                source.exitWhenIdleSeconds = options.exitWhenIdle
+                pipelineOptions.input = .redisStream(source)
+            } catch {
+                StandardError.write("sluice: --input: \(error)")
+                return 2
+            }
+        } else if options.exitWhenIdle != nil {
+            StandardError.write("sluice: --exit-when-idle needs a Redis input (--input redis://...)")
+            return 2
         } else if let input = options.inputPath, input != "-" {
             guard FileManager.default.isReadableFile(atPath: input) else {
                 StandardError.write("sluice: --input: cannot read \(input)")
@@ -94,6 +107,7 @@ enum RunCommand {
                 StandardError.write("sluice: \(notices.suppressed) more dead-letter reasons not shown (see deadLetteredByReason in --summary)")
             }
             StandardError.write(summary.humanReadable)
+            if let redis = pipeline.redisSourceStatistics { StandardError.write(redis.humanReadable) }
         } else if summary.couldNotRecordEverything {
             // Even --quiet says how much could not be recorded: the exit status alone does not say how much.
             if summary.deadLetterWriteFailures > 0 {
@@ -113,7 +127,8 @@ enum RunCommand {
                 return 3  // the record of what happened to the events is what could not be written
             }
         }
-        // Input that could not be read to its end (a read error, corrupt gzip) is input lost: say so in the status.
+        // Input that could not be read to its end (a read error, corrupt gzip, a Redis source stopped by an error
+        // retrying cannot fix: wrong password, not a stream) is input lost: say so in the status.
         return pipeline.inputFailure != nil ? max(1, summary.exitStatus) : summary.exitStatus
     }
 }

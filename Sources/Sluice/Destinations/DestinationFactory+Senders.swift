@@ -1,3 +1,4 @@
+import Foundation
 /// Which sender delivers each destination's batches.
 extension DestinationFactory {
     /// The destination's sender, paced by its `rateLimit` rules when it has any (never in a dry run, which
@@ -16,6 +17,13 @@ extension DestinationFactory {
         case .file(let path, _):
             do {
                 return FileDescriptorSender(sink: try FileDescriptorSink(appendingTo: path, notices: notices))
+            } catch {
+                throw PipelineError("destinations \"\(destination.name)\": \(error)")
+            }
+        case .redisStream(let redis):
+            do {
+                return RedisStreamSender(destination: redis, endpoint: try redis.endpoint(environment: ProcessInfo.processInfo.environment),
+                                         encoder: try makeEncoder(for: destination), name: destination.name)
             } catch {
                 throw PipelineError("destinations \"\(destination.name)\": \(error)")
             }

@@ -88,7 +88,7 @@ extension HTTPRequestTarget {
         let agent = (name: "User-Agent", value: Self.userAgent)
         let name = destination.name
         switch destination.kind {
-        case .stdout, .file:
+        case .stdout, .file, .redisStream:
             return nil
         case .segment(let endpoint, let writeKey):
             // HTTP Basic with the write key as user name and an empty password, as Segment's libraries send it.

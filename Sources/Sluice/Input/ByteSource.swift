@@ -18,6 +18,8 @@ public enum InputSource: Sendable {
     case file(String)
     /// Read bytes held in memory (tests, benchmarks).
     case bytes([UInt8])
+    /// Read a Redis stream through a consumer group; entries are acknowledged once settled everywhere.
+    case redisStream(RedisSourceConfiguration)
 }
 
 /// Feeds a source's bytes into a bounded channel of blocks.
@@ -39,7 +41,7 @@ enum ByteSource {
                       shouldStop: @escaping @Sendable () -> Bool,
                       onError: @escaping @Sendable (String) -> Void) {
         switch source {
-        case .none:
+        case .none, .redisStream:
             break
         case .bytes(let bytes):
             Task {

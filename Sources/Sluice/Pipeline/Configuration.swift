@@ -54,8 +54,10 @@ public struct PipelineConfiguration: Sendable, Equatable {
             case .heap(_, let appID): found.insert(appID)
             case .statsig(_, let apiKey), .statsigIDLists(_, let apiKey): found.insert(apiKey)
             case .webhook(_, let headers): found.formUnion(headers.values)
+            case .redisStream(let redis): if let password = redis.password { found.insert(password) }
             }
         }
+        if let password = input.redis?.password { found.insert(password) }
         if case .remote(let serverSecret, _, _, _) = experimentNaming.specs { found.insert(serverSecret) }
         found.formUnion(serve.statsigKeys + serve.segmentWriteKeys)  // inbound keys are secrets too
         found.remove("")
@@ -104,6 +106,8 @@ public struct InputConfiguration: Sendable, Equatable {
     public var chunkSize: Int
     /// Chunks buffered between two stages; bounds memory and makes a slow stage push back on input.
     public var queueCapacity: Int
+    /// The Redis Streams source's settings (`input.redis`), used with `--input redis://...` or alone.
+    public var redis: RedisInputSettings? = nil
     /// How integer timestamps are read (`input.timestampUnit`): milliseconds, or `auto` (small ones are seconds).
     public var timestampUnit: TimestampUnit = .milliseconds
 
@@ -194,6 +198,7 @@ public struct BatchConfiguration: Sendable, Equatable {
         case .statsig, .statsigIDLists:
             BatchConfiguration(maxEvents: 1000, maxBytes: 1_000_000, maxDelayMs: 1000)
         case .webhook: BatchConfiguration(maxEvents: 500, maxBytes: 1_000_000, maxDelayMs: 1000)
+        case .redisStream: BatchConfiguration(maxEvents: 1000, maxBytes: 4_194_304, maxDelayMs: 100)
         }
     }
 }
@@ -240,6 +245,8 @@ public struct DestinationConfiguration: Sendable, Equatable {
         case statsigIDLists(endpoint: String = Kind.defaultStatsigIDListsEndpoint, apiKey: String)
         /// Any HTTP endpoint, receiving Statsig-format batches with the given headers.
         case webhook(url: String, headers: [String: String] = [:])
+        /// Redis Streams: `XADD` per event, pipelined per batch, optionally partitioned by a stable hash.
+        case redisStream(RedisStreamDestination)
 
         /// Segment's default API host.
         public static let defaultSegmentEndpoint = "https://api.segment.io"
@@ -260,6 +267,7 @@ public struct DestinationConfiguration: Sendable, Equatable {
             case .statsig: "statsig"
             case .statsigIDLists: "statsig-idlists"
             case .webhook: "webhook"
+            case .redisStream: "redis-stream"
             }
         }
 
@@ -271,13 +279,14 @@ public struct DestinationConfiguration: Sendable, Equatable {
             case .segment: .segment
             case .heap: .heap
             case .statsig, .statsigIDLists, .webhook: .statsig
+            case .redisStream(let redis): redis.format
             }
         }
 
         /// Whether the destination sends over HTTP (and so retries, and is simulated by `--dry-run`).
         public var isHTTP: Bool {
             switch self {
-            case .stdout, .file: false
+            case .stdout, .file, .redisStream: false
             default: true
             }
         }
@@ -359,6 +368,7 @@ extension PipelineConfiguration {
         problems.within(input.maxLineBytes, ConfigurationRange.maxLineBytes, "input.maxLineBytes")
         problems.within(input.chunkSize, ConfigurationRange.chunkSize, "input.chunkSize")
         problems.within(input.queueCapacity, ConfigurationRange.queueCapacity, "input.queueCapacity")
+        problems.errors += input.redis?.validationErrors(at: "input.redis") ?? []
         if !ConfigurationRange.drainTimeoutSeconds.contains(drainTimeoutSeconds) {
             let range = ConfigurationRange.drainTimeoutSeconds
             problems.add("drainTimeoutSeconds",
@@ -404,6 +414,7 @@ extension DestinationConfiguration {
             for name in headers.keys.sorted() where !Self.isHeaderName(name) {
                 problems.add("\(path).headers", "\"\(name)\" is not a valid HTTP header name")
             }
+        case .redisStream(let redis): problems.errors += redis.validationErrors(at: path)
         }
         problems.within(batch.maxEvents, ConfigurationRange.batchMaxEvents, "\(path).batch.maxEvents")
         problems.within(batch.maxBytes, ConfigurationRange.batchMaxBytes, "\(path).batch.maxBytes")

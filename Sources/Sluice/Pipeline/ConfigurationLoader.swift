@@ -164,12 +164,13 @@ struct ConfigurationDecoder {
                 anonymousIdAs: try inbound.string("anonymousIdAs") ?? defaults.anonymousIdAs)
         }
         if let input = try root.object("input") {
-            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity", "timestampUnit"])
+            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity", "timestampUnit", "redis"])
             let defaults = InputConfiguration()
             configuration.input = InputConfiguration(
                 maxLineBytes: try input.int("maxLineBytes") ?? defaults.maxLineBytes,
                 chunkSize: try input.int("chunkSize") ?? defaults.chunkSize,
                 queueCapacity: try input.int("queueCapacity") ?? defaults.queueCapacity)
+            if let redis = try input.object("redis") { configuration.input.redis = try redisInput(redis) }
             configuration.input.timestampUnit = try timestampUnit(input)
         }
         if let serve = try root.object("serve") { configuration.serve = try self.serve(serve) }
@@ -222,7 +223,7 @@ struct ConfigurationDecoder {
             exclude: try object.strings("exclude") ?? [])
     }
 
-    private static let destinationTypes = ["stdout", "file", "segment", "heap", "statsig", "statsig-idlists", "webhook"]
+    private static let destinationTypes = ["stdout", "file", "segment", "heap", "statsig", "statsig-idlists", "webhook", "redis-stream"]
     private static let commonDestinationKeys = [
         "name", "type", "events", "batch", "retry", "concurrency", "timeoutMs", "overflow", "identifiers",
         "rateLimit", "compression",
@@ -262,6 +263,9 @@ struct ConfigurationDecoder {
                 endpoint: try object.string("endpoint")
                     ?? DestinationConfiguration.Kind.defaultStatsigIDListsEndpoint,
                 apiKey: try object.required("apiKey", for: type))
+        case "redis-stream":
+            try object.allowOnly(Self.commonDestinationKeys + Self.redisStreamKeys)
+            kind = .redisStream(try redisStream(object))
         case "webhook":
             try object.allowOnly(Self.commonDestinationKeys + ["url", "headers"])
             kind = .webhook(url: try object.required("url", for: type), headers: try object.stringMap("headers") ?? [:])

@@ -106,6 +106,8 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The disk spool and the input that goes through it, when one is configured.
     let spooled: SpooledSource?
+    /// The Redis Streams source, when ``PipelineOptions/input`` is one.
+    let redisSource: RedisStreamSource?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -136,8 +138,16 @@ public final class Pipeline: Sendable {
         let accounting = Accounting(destinations: names)
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
-        // With a spool, what misses the drain deadline stays in the spool for the next run.
-        let deadlinePolicy: DrainDeadlinePolicy = configuration.spool == nil ? options.drainDeadlinePolicy : .leaveUnsettled
+        redisSource = RedisStreamSource.make(for: options.input)
+        if redisSource != nil, configuration.spool != nil {
+            // Redis keeps each entry pending until it is settled, which is what a spool would add.
+            throw PipelineError("a Redis Streams input is durable on its own (entries stay pending until every destination "
+                                + "settled them): drop --spool / \"spool\" for it")
+        }
+        // With a spool, what misses the drain deadline stays in the spool for the next run; an entry of a Redis
+        // stream not settled by then stays pending in Redis (delivered again). Neither is dead-lettered.
+        let deadlinePolicy: DrainDeadlinePolicy = configuration.spool == nil && redisSource == nil
+            ? options.drainDeadlinePolicy : .leaveUnsettled
         branches = parts.enumerated().map { [shutdownState, latency] index, part in
             DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
                               shutdown: shutdownState, latency: latency, queueCapacity: capacity,
@@ -291,6 +301,7 @@ public final class Pipeline: Sendable {
         } else {
             ByteSource.start(options.input, into: blockQueue, shouldStop: shouldStop, onError: onError)
         }
+        redisSource?.startAcknowledging(abandoned: { [shutdownState] in shutdownState.isAbandoned })
         let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
         defer { specsRefresh.cancel() }
         let start = inputStart
@@ -308,6 +319,7 @@ public final class Pipeline: Sendable {
                 branch.start(in: &group)
             }
         }
+        await redisSource?.finishAcknowledging(timeoutSeconds: configuration.drainTimeoutSeconds)
         deadLetters?.close()
         spooled?.close()
         progress.markFinished()
@@ -320,6 +332,9 @@ public final class Pipeline: Sendable {
             await runSpooledInput(spooled, start: start)
         } else if case .none = options.input {
             // Input comes only from ingest(): wait for finish() or shutdown.
+        } else if let redisSource {
+            await readRedis(redisSource)
+            gate.close()
         } else {
             let tracker = options.inputAcknowledgements.map { makeSettlementTracker(receiver: $0) }
             await ingestor.run(blocks: blockQueue, tracker: tracker, shouldStop: { [shutdownState] in shutdownState.isDraining })

@@ -4,9 +4,9 @@
 /// when the next stage is behind (that is how a slow destination slows the reading of standard input). Invalid
 /// lines are counted, reported and dead-lettered here, and never stop the stream.
 actor Ingestor {
-    private let options: DecoderOptions
-    private let chunkSize: Int
-    private let maxLineBytes: Int
+    let options: DecoderOptions
+    let chunkSize: Int
+    let maxLineBytes: Int
     private let output: BoundedChannel<EventChunk>
     private let accounting: Accounting
     private let invalidSink: InvalidSink
@@ -111,7 +111,7 @@ actor Ingestor {
     }
 
     /// Counts and sends a chunk (and reports the invalid input gathered with it); shared by the stream and `ingest`.
-    private nonisolated func emit(_ chunk: EventChunk, invalid: inout [InvalidInput]) async {
+    nonisolated func emit(_ chunk: EventChunk, invalid: inout [InvalidInput]) async {
         accounting.recordIngested(chunk.events.count, invalid: invalid.count)
         if !invalid.isEmpty {
             invalidSink.report(invalid)

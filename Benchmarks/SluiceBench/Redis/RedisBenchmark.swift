@@ -1,0 +1,135 @@
+import Foundation
+import Sluice
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sluice-bench --redis [--redis-events N] [--redis-url redis://HOST:PORT]`: the Redis Streams sink's and
+/// source's throughput against a real `redis-server` (started on a free loopback port unless a URL is given).
+///
+/// 1. sink: N generated events from memory to a `redis-stream` destination (XADD pipelined per batch);
+/// 2. source: the same N entries read by one instance through a consumer group (XREADGROUP, XACK on
+///    settlement) to a stdout destination writing to /dev/null. Timed until the last event is delivered,
+///    so the idle wait before exiting is not counted.
+enum RedisBenchmark {
+    static func run(_ arguments: [String]) async -> Int32 {
+        var events = 300_000
+        var url: String?
+        var index = 0
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--redis": break
+            case "--redis-events":
+                index += 1
+                guard index < arguments.count, let n = Int(arguments[index]), n > 0 else { return usage() }
+                events = n
+            case "--redis-url":
+                index += 1
+                guard index < arguments.count else { return usage() }
+                url = arguments[index]
+            default: return usage()
+            }
+            index += 1
+        }
+        var server: Process?
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-redis-\(getpid())")
+        defer {
+            if let server { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+            try? FileManager.default.removeItem(at: directory)
+        }
+        if url == nil {
+            do {
+                let (process, port) = try startServer(directory: directory)
+                server = process
+                url = "redis://127.0.0.1:\(port)"
+            } catch {
+                report("cannot start redis-server: \(error)")
+                return 2
+            }
+        }
+        guard let url else { return 2 }
+        do {
+            var generated: [UInt8] = []
+            _ = EventGenerator(options: EventGenerator.Options(events: events)).write { generated.append(contentsOf: $0) }
+            let stream = "bench-\(getpid())"
+
+            // Sink.
+            let sink = PipelineConfiguration(
+                dedupe: DedupeConfiguration(enabled: false),
+                destinations: [DestinationConfiguration(name: "redis", kind: .redisStream(RedisStreamDestination(url: url, stream: stream)))])
+            let sinkStart = Date()
+            let sinkSummary = try await Pipeline(configuration: sink, options: PipelineOptions(input: .bytes(generated))).run()
+            let sinkSeconds = Date().timeIntervalSince(sinkStart)
+            let written = sinkSummary.destinations["redis"]?.delivered ?? 0
+            print(String(format: "redis sink:   %d events XADDed in %.3f s: %.0f events/s", written, sinkSeconds, Double(written) / sinkSeconds))
+
+            // Source -> stdout (/dev/null).
+            let endpoint = RedisEndpoint(host: "127.0.0.1", port: Int(url.split(separator: ":").last ?? "6379") ?? 6379)
+            let source = RedisSourceConfiguration(endpoint: endpoint, stream: stream, group: "bench", consumer: "c1",
+                                                  batch: 1024, exitWhenIdleSeconds: 0.5)
+            let null = open("/dev/null", O_WRONLY)
+            defer { close(null) }
+            let pipeline = try Pipeline(configuration: PipelineConfiguration(),
+                                        options: PipelineOptions(input: .redisStream(source), standardOutput: null))
+            let sourceStart = Date()
+            let running = Task { try await pipeline.run() }
+            var lastDelivered = Date()
+            var delivered = 0
+            while delivered < written {
+                try await Task.sleep(for: .milliseconds(2))
+                let now = pipeline.metrics.destinations["stdout"]?.delivered ?? 0
+                if now != delivered { delivered = now; lastDelivered = Date() }
+                if Date().timeIntervalSince(lastDelivered) > 10 { break }
+            }
+            let sourceSeconds = lastDelivered.timeIntervalSince(sourceStart)
+            let summary = try await running.value
+            let stats = pipeline.redisSourceStatistics
+            print(String(format: "redis source: %d events read and delivered to stdout in %.3f s: %.0f events/s (%d acknowledged)",
+                         delivered, sourceSeconds, Double(delivered) / sourceSeconds, stats?.acknowledged ?? 0))
+            if summary.destinations["stdout"]?.delivered != written { report("source delivered \(delivered) of \(written)"); return 1 }
+            return 0
+        } catch {
+            report("\(error)")
+            return 1
+        }
+    }
+
+    static func startServer(directory: URL) throws -> (Process, Int) {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let port = Int.random(in: 40_000...60_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", directory.path, "--loglevel", "warning"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Ready once the port accepts a connection.
+        for _ in 0..<200 {
+            if canConnect(port: port) { return (process, port) }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        throw BenchRunError("redis-server did not start on port \(port)")
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    static func usage() -> Int32 {
+        report("usage: sluice-bench --redis [--redis-events N] [--redis-url redis://HOST:PORT]")
+        return 2
+    }
+
+    static func report(_ message: String) {
+        FileHandle.standardError.write(Data("sluice-bench: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,299 @@
+import Foundation
+import Synchronization
+
+/// Reads a Redis stream through a consumer group and acknowledges each entry only once every destination has
+/// settled every event from it.
+///
+/// - Start: `XGROUP CREATE ... MKSTREAM` at `start` (`BUSYGROUP`, another instance was first, is success),
+///   then this consumer's own pending entries (`XREADGROUP ... 0`): what a crashed run had read but not
+///   acknowledged is delivered before anything new.
+/// - Steady state: `XREADGROUP ... COUNT batch BLOCK blockMs STREAMS key >`; each batch is one unit of the
+///   engine's acknowledgements (``SettlementTracker``). When the tracker reports a unit settled everywhere,
+///   its IDs are queued for `XACK`, which a second connection sends (so acknowledgements never wait behind a
+///   blocking read). A unit left unsettled at the drain deadline is not acknowledged: it stays pending.
+/// - Every few seconds: entries idle longer than `claimIdleMs` on any consumer are examined with
+///   `XPENDING ... IDLE`; those delivered `maxDeliveries` times are dead-lettered (ID, reason, body) and
+///   acknowledged, the rest claimed with `XAUTOCLAIM` and processed; entries `XAUTOCLAIM` reports deleted
+///   (trimmed) are counted and dead-lettered by ID.
+/// - A lost connection is retried with backoff; nothing is acknowledged before it is settled, so at worst an
+///   entry is delivered twice (the engine's de-duplication, or the shared one, removes the copy).
+final class RedisStreamSource: AcknowledgementReceiver {
+    let configuration: RedisSourceConfiguration
+    let reader: RedisClient
+    let acker: RedisClient
+    let counters = RedisSourceCounters()
+    private let state = Mutex(State())
+    /// Set once reading has stopped and the pipeline has drained: the acknowledger then empties its queue and ends.
+    private let finished = Atomic<Bool>(false)
+    /// When the acknowledger gives up on a server that is gone (nanoseconds; 0 until finishing).
+    private let giveUpAt = Atomic<UInt64>(0)
+    private let acknowledging = Mutex<Task<Void, Never>?>(nil)
+
+    private struct State {
+        var nextSequence: UInt64 = 0
+        var idsByUnit: [UInt64: [String]] = [:]
+        /// IDs read and not yet settled: an `XAUTOCLAIM` that returns one of them (our own entry, idle because
+        /// its delivery takes longer than `claimIdleMs`) must not process it a second time.
+        var inFlight: Set<String> = []
+        var ackQueue: [String] = []
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    init(configuration: RedisSourceConfiguration) {
+        self.configuration = configuration
+        reader = RedisClient(endpoint: configuration.endpoint, label: "source")
+        acker = RedisClient(endpoint: configuration.endpoint, label: "source-ack")
+    }
+
+    var statistics: RedisSourceStatistics { counters.snapshot(clients: [reader, acker]) }
+
+    static func make(for input: InputSource) -> RedisStreamSource? {
+        guard case .redisStream(let configuration) = input else { return nil }
+        return RedisStreamSource(configuration: configuration)
+    }
+
+    // MARK: - Acknowledgement
+
+    func settled(_ settlement: UnitSettlement) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard let ids = s.idsByUnit.removeValue(forKey: settlement.unit) else { return nil }
+            for id in ids { s.inFlight.remove(id) }
+            guard settlement.isSettled else {
+                counters.leftPending.add(ids.count, ordering: .relaxed)
+                return nil
+            }
+            s.ackQueue.append(contentsOf: ids)
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Sends `XACK` for settled entries until ``finishAcknowledging(deadline:)`` and an empty queue.
+    func acknowledge(giveUpAfter deadline: @escaping @Sendable () -> Bool) async {
+        while true {
+            let ids = await nextAcknowledgements()
+            guard !ids.isEmpty else { return }
+            var start = 0
+            while start < ids.count {
+                let slice = Array(ids[start..<min(ids.count, start + 4096)])
+                start += slice.count
+                do {
+                    let reply = try await acker.executeRetrying(
+                        [RedisCommand("XACK", [configuration.stream, configuration.group] + slice)],
+                        shouldStop: deadline)
+                    if case .error(let message) = reply[0] {
+                        Self.log("XACK failed: \(message); \(slice.count) entries stay pending and will be delivered again")
+                    } else {
+                        counters.acknowledged.add(slice.count, ordering: .relaxed)
+                    }
+                } catch {
+                    Self.log("\(error); \(slice.count) entries stay pending and will be delivered again")
+                    counters.leftPending.add(slice.count, ordering: .relaxed)
+                }
+            }
+        }
+    }
+
+    /// Waits for IDs to acknowledge; empty once finished and nothing is left.
+    private func nextAcknowledgements() async -> [String] {
+        while true {
+            let taken = state.withLock { s -> [String] in
+                defer { s.ackQueue.removeAll(keepingCapacity: true) }
+                return s.ackQueue
+            }
+            if !taken.isEmpty { return taken }
+            if finished.load(ordering: .acquiring) {
+                let last = state.withLock { s -> [String] in
+                    defer { s.ackQueue.removeAll() }
+                    return s.ackQueue
+                }
+                return last
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if !s.ackQueue.isEmpty || finished.load(ordering: .acquiring) { return true }
+                    s.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Starts the task that sends `XACK`s; it retries a lost connection until the run is abandoned.
+    func startAcknowledging(abandoned: @escaping @Sendable () -> Bool) {
+        let task = Task {
+            await acknowledge(giveUpAfter: { [self] in
+                let deadline = self.giveUpAt.load(ordering: .relaxed)
+                return abandoned() || (deadline != 0 && Clock.nanoseconds() > deadline)
+            })
+        }
+        acknowledging.withLock { $0 = task }
+    }
+
+    /// Every unit is settled (the pipeline has drained): acknowledge what is queued, then stop. A server that
+    /// stays unreachable for `timeoutSeconds` leaves the rest pending (delivered again later, never lost).
+    func finishAcknowledging(timeoutSeconds: Double) async {
+        giveUpAt.store(Clock.nanoseconds() + UInt64(max(0, timeoutSeconds) * 1e9), ordering: .relaxed)
+        finished.store(true, ordering: .releasing)
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
+        await acknowledging.withLock { $0 }?.value
+    }
+
+    // MARK: - Reading
+
+    /// Reads until the pipeline drains, or (with `exitWhenIdleSeconds`) the stream is idle and nothing is
+    /// pending. Throws only for errors retrying cannot fix (a wrong password, a key that is not a stream).
+    func read(into pipeline: Pipeline, tracker: SettlementTracker) async throws(RedisError) {
+        let c = configuration
+        let stop: @Sendable () -> Bool = { [shutdownState = pipeline.shutdownState] in shutdownState.isDraining }
+        let onRetry: @Sendable (RedisError) -> Void = { error in Self.logRateLimited("\(error); reconnecting with backoff") }
+
+        let created = try await reader.executeRetrying(
+            [RedisCommand("XGROUP", ["CREATE", c.stream, c.group, c.start, "MKSTREAM"])], shouldStop: stop, onRetry: onRetry)
+        if case .error(let message) = created[0], !message.hasPrefix("BUSYGROUP") {
+            throw RedisError(.server, "XGROUP CREATE \(c.stream) \(c.group): \(message)")
+        }
+
+        // Own pending entries first: a restarted consumer finishes what it had read.
+        var cursor = "0"
+        while !stop() {
+            let reply = try await reader.executeRetrying([readGroup(from: cursor, block: nil)], shouldStop: stop, onRetry: onRetry)
+            let entries = try StreamEntry.fromReadGroup(reply[0], field: c.field)
+            guard let last = entries.last else { break }
+            cursor = last.id
+            counters.reread.add(entries.count, ordering: .relaxed)
+            guard await ingest(entries, extraInvalid: [], ids: entries.map(\.id), pipeline: pipeline, tracker: tracker) else { return }
+        }
+
+        let claimEveryNs = UInt64(max(100, min(c.claimIdleMs / 2, 5_000))) * 1_000_000
+        var lastClaim: UInt64 = 0
+        var lastNewEntry = Clock.nanoseconds()
+        while !stop() {
+            let now = Clock.nanoseconds()
+            if now &- lastClaim >= claimEveryNs {
+                lastClaim = now
+                guard try await claimIdleEntries(pipeline: pipeline, tracker: tracker, stop: stop, onRetry: onRetry) else { return }
+            }
+            var block = c.blockMs
+            if let idle = c.exitWhenIdleSeconds { block = max(1, min(block, Int(idle * 1000 / 4))) }
+            let reply = try await reader.executeRetrying([readGroup(from: ">", block: block)], extraTimeoutMs: block,
+                                                         shouldStop: stop, onRetry: onRetry)
+            let entries = try StreamEntry.fromReadGroup(reply[0], field: c.field)
+            if !entries.isEmpty {
+                lastNewEntry = Clock.nanoseconds()
+                guard await ingest(entries, extraInvalid: [], ids: entries.map(\.id), pipeline: pipeline, tracker: tracker) else { return }
+            } else if let idle = c.exitWhenIdleSeconds, Double(Clock.nanoseconds() &- lastNewEntry) / 1e9 >= idle {
+                let pending = try await reader.executeRetrying([RedisCommand("XPENDING", [c.stream, c.group])],
+                                                               shouldStop: stop, onRetry: onRetry)
+                if try PendingEntry.count(pending[0]) == 0 { return }
+            }
+        }
+    }
+
+    private func readGroup(from id: String, block: Int?) -> RedisCommand {
+        let c = configuration
+        var arguments = ["GROUP", c.group, c.consumer, "COUNT", String(c.batch)]
+        if let block { arguments += ["BLOCK", String(block)] }
+        return RedisCommand("XREADGROUP", arguments + ["STREAMS", c.stream, id])
+    }
+
+    /// Dead-letters entries over the delivery limit, then claims the other idle ones. Returns false when the
+    /// pipeline refused input (draining).
+    private func claimIdleEntries(pipeline: Pipeline, tracker: SettlementTracker, stop: @escaping @Sendable () -> Bool,
+                                  onRetry: @escaping @Sendable (RedisError) -> Void) async throws(RedisError) -> Bool {
+        let c = configuration
+        let idleMs = String(c.claimIdleMs)
+        // Delivery counts come from XPENDING (XAUTOCLAIM does not return them).
+        let pendingReply = try await reader.executeRetrying(
+            [RedisCommand("XPENDING", [c.stream, c.group, "IDLE", idleMs, "-", "+", String(c.batch)])],
+            shouldStop: stop, onRetry: onRetry)
+        let idle = try PendingEntry.list(pendingReply[0]).filter { !isInFlight($0.id) }
+        let exhausted = idle.filter { $0.deliveries >= Int64(c.maxDeliveries) }
+        if !exhausted.isEmpty {
+            // Take them over (so no other instance claims them meanwhile) and read their bodies for the dead letter.
+            let claimReply = try await reader.executeRetrying(
+                [RedisCommand("XCLAIM", [c.stream, c.group, c.consumer, idleMs] + exhausted.map(\.id))],
+                shouldStop: stop, onRetry: onRetry)
+            var bodies: [String: [UInt8]] = [:]
+            for item in claimReply[0].elements ?? [] {
+                if let entry = try? StreamEntry.entry(item, field: c.field, command: "XCLAIM"), let body = entry.body {
+                    bodies[entry.id] = body
+                }
+            }
+            let records = exhausted.map { entry in
+                InvalidInput(line: 1, reason: "stream entry \(entry.id) was delivered \(entry.deliveries) times without being settled (maxDeliveries \(c.maxDeliveries)); dead-lettered and acknowledged",
+                             raw: bodies[entry.id] ?? [])
+            }
+            counters.overDeliveryLimit.add(exhausted.count, ordering: .relaxed)
+            guard await ingest([], extraInvalid: records, ids: exhausted.map(\.id), pipeline: pipeline, tracker: tracker) else { return false }
+        }
+        var cursor = "0-0"
+        for _ in 0..<16 where !stop() {
+            let reply = try await reader.executeRetrying(
+                [RedisCommand("XAUTOCLAIM", [c.stream, c.group, c.consumer, idleMs, cursor, "COUNT", String(c.batch)])],
+                shouldStop: stop, onRetry: onRetry)
+            let (next, claimed, deleted) = try StreamEntry.fromAutoClaim(reply[0], field: c.field)
+            let entries = claimed.filter { !isInFlight($0.id) }
+            if !entries.isEmpty || !deleted.isEmpty {
+                counters.claimed.add(entries.count, ordering: .relaxed)
+                counters.trimmed.add(deleted.count, ordering: .relaxed)
+                let records = deleted.map {
+                    InvalidInput(line: 1, reason: "stream entry \($0) was deleted from the stream (trimmed, e.g. by MAXLEN) before it was acknowledged", raw: [])
+                }
+                guard await ingest(entries, extraInvalid: records, ids: entries.map(\.id) + deleted,
+                                   pipeline: pipeline, tracker: tracker) else { return false }
+            }
+            cursor = next
+            if cursor == "0-0" { break }
+        }
+        return true
+    }
+
+    private func isInFlight(_ id: String) -> Bool { state.withLock { $0.inFlight.contains(id) } }
+
+    /// Hands a batch to the pipeline as one unit whose IDs are acknowledged when it settles. False when the
+    /// pipeline is draining and took nothing (the entries stay pending).
+    private func ingest(_ entries: [StreamEntry], extraInvalid: [InvalidInput], ids: [String], pipeline: Pipeline,
+                        tracker: SettlementTracker) async -> Bool {
+        guard pipeline.gate.enter() else { return false }
+        defer { pipeline.gate.leave() }
+        counters.entriesRead.add(entries.count, ordering: .relaxed)
+        _ = await pipeline.ingestor.ingest(entries: entries, field: configuration.field, extraInvalid: extraInvalid) { events in
+            // Register the IDs before the unit begins: a unit with no events settles inside `begin`.
+            let sequence = state.withLock { s -> UInt64 in
+                let n = s.nextSequence
+                s.nextSequence += 1
+                s.idsByUnit[n] = ids
+                s.inFlight.formUnion(ids)
+                return n
+            }
+            return tracker.begin(sequence: sequence, events: events)
+        }
+        return true
+    }
+
+    // MARK: - Logging
+
+    private static let lastLog = Mutex<UInt64>(0)
+
+    static func log(_ message: String) {
+        FileHandle.standardError.write(Data("sluice: redis: \(message)\n".utf8))
+    }
+
+    /// At most one line a second: a server that is down for a minute must not print thousands.
+    static func logRateLimited(_ message: String) {
+        let now = Clock.nanoseconds()
+        let print = lastLog.withLock { last -> Bool in
+            guard now &- last >= 1_000_000_000 else { return false }
+            last = now
+            return true
+        }
+        if print { log(message) }
+    }
+}

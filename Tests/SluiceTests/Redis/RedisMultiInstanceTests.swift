@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import Sluice
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several real `sluice` processes behind Redis Streams, one SIGKILLed mid-run.
+///
+/// Entry count: `SLUICE_REDIS_MULTI_ENTRIES` (default 5,000 to keep the suite quick; the issue's full size is
+/// 100,000, run with `SLUICE_REDIS_MULTI_ENTRIES=100000 swift test --filter RedisMultiInstance`).
+@Suite("Redis Streams: several instances (real processes, real redis-server)")
+struct RedisMultiInstanceTests {
+    static var entryCount: Int {
+        ProcessInfo.processInfo.environment["SLUICE_REDIS_MULTI_ENTRIES"].flatMap(Int.init) ?? 5_000
+    }
+
+    /// Lines of `count` entries of which 5% repeat an earlier event exactly (same timeUUID).
+    static func lines(count: Int) -> (lines: [String], unique: Set<String>) {
+        var generator = SplitMix64(seed: 42)
+        var lines: [String] = []
+        var unique: Set<String> = []
+        lines.reserveCapacity(count)
+        for n in 0..<count {
+            if n > 10 && generator.next() % 100 < 5 {
+                lines.append(lines[Int(generator.next() % UInt64(lines.count))])
+            } else {
+                lines.append(RedisStreamFixtures.event(n, user: "user-\(n % 997)"))
+                unique.insert(String(format: "%08x-0000-11ee-8000-%012x", n, n))
+            }
+        }
+        return (lines, unique)
+    }
+
+    /// The timeUUIDs of every event the webhook server received, in arrival order.
+    static func deliveredUUIDs(_ server: TestHTTPServer) throws -> [String] {
+        try server.requests.flatMap { request -> [String] in
+            let object = try JSONSerialization.jsonObject(with: Data(request.body)) as! [String: Any]
+            return (object["data"] as! [[String: Any]]).map { $0["timeUUID"] as! String }
+        }
+    }
+
+    static func config(webhook: URL, directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("instance.json").path
+        let json = #"{"destinations": [{"name": "hook", "type": "webhook", "url": "\#(webhook.absoluteString)", "batch": {"maxEvents": 200, "maxDelayMs": 20}}]}"#
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("Partitioned streams (partitionBy timeUUID), one consumer per partition, one instance SIGKILLed and restarted: every unique event delivered, duplicates only within the killed instance's in-flight window, nothing pending")
+    func partitionedWithKill() async throws {
+        guard let redis = try RedisTestServer.start() else { return }
+        let count = Self.entryCount
+        let (lines, unique) = Self.lines(count: count)
+        // The front tier: the sink writes the 3 partitions.
+        let sink = PipelineConfiguration(dedupe: DedupeConfiguration(enabled: false), destinations: [DestinationConfiguration(
+            name: "front", kind: .redisStream(RedisStreamDestination(url: redis.url, stream: "events", partitions: 3, partitionBy: .timeUUID)))])
+        let written = try await Pipeline(configuration: sink, options: PipelineOptions(input: .bytes(Array(lines.joined(separator: "\n").utf8)))).run()
+        #expect(written.destinations["front"]?.delivered == count)
+
+        let http = try TestHTTPServer(script: TestHTTPServer.always(.status(200)))
+        defer { http.stop() }
+        let configPath = try Self.config(webhook: http.url("/hook"), directory: redis.directory)
+        func start(_ k: Int) throws -> SluiceExecutable.Running {
+            try SluiceExecutable.start(["--config", configPath, "--quiet", "--exit-when-idle", "1",
+                                        "--input", "\(redis.url)?stream=events:\(k)&group=g&consumer=c\(k)&batch=200&claimIdleMs=60000"])
+        }
+        var instances = try (0..<3).map(start)
+        // Kill instance 0 once deliveries are under way, then start it again under the same consumer name.
+        let deadline = Date().addingTimeInterval(60)
+        while http.requests.count < 10 && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        kill(instances[0].process.processIdentifier, SIGKILL)
+        instances[0].process.waitUntilExit()
+        #expect(instances[0].process.terminationReason == .uncaughtSignal)
+        instances[0] = try start(0)
+        for instance in instances {
+            let outputs = OutputCollector(instance)
+            try instance.stdin.close()
+            instance.process.waitUntilExit()
+            let (_, err) = outputs.finish()
+            #expect(instance.process.terminationStatus == 0, "\(err)")
+        }
+        let delivered = try Self.deliveredUUIDs(http)
+        #expect(Set(delivered) == unique, "missing \(unique.subtracting(delivered).count)")
+        // Only the killed instance can repeat events: those it delivered but had not acknowledged. Its
+        // in-flight window is bounded by its queues (8 chunks per stage, 200-entry units).
+        let repeats = delivered.count - Set(delivered).count
+        #expect(repeats <= 20 * 512, "\(repeats) repeated deliveries")
+        for k in 0..<3 {
+            #expect(try RedisStreamFixtures.pendingCount(redis, stream: "events:\(k)", group: "g") == 0)
+        }
+    }
+
+    @Test("One stream, three instances in one group, one SIGKILLed: the living claim its pending entries; every unique event delivered and XPENDING empty")
+    func oneGroupWithKill() async throws {
+        guard let redis = try RedisTestServer.start() else { return }
+        let count = Self.entryCount
+        let (lines, unique) = Self.lines(count: count)
+        for start in stride(from: 0, to: lines.count, by: 5000) {
+            try RedisStreamFixtures.add(redis, stream: "events", bodies: Array(lines[start..<min(lines.count, start + 5000)]))
+        }
+        let http = try TestHTTPServer(script: TestHTTPServer.always(.status(200)))
+        defer { http.stop() }
+        let configPath = try Self.config(webhook: http.url("/hook"), directory: redis.directory)
+        var instances = try (0..<3).map { k in
+            try SluiceExecutable.start(["--config", configPath, "--quiet", "--exit-when-idle", "2",
+                                        "--input", "\(redis.url)?stream=events&group=g&consumer=c\(k)&batch=200&claimIdleMs=500"])
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while http.requests.count < 10 && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        kill(instances[0].process.processIdentifier, SIGKILL)
+        instances[0].process.waitUntilExit()
+        instances.removeFirst()
+        for instance in instances {
+            let outputs = OutputCollector(instance)
+            try instance.stdin.close()
+            instance.process.waitUntilExit()
+            let (_, err) = outputs.finish()
+            #expect(instance.process.terminationStatus == 0, "\(err)")
+        }
+        let delivered = try Self.deliveredUUIDs(http)
+        #expect(Set(delivered) == unique, "missing \(unique.subtracting(delivered).count)")
+        #expect(try RedisStreamFixtures.pendingCount(redis, stream: "events", group: "g") == 0)
+    }
+}
