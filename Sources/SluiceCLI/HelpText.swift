@@ -73,11 +73,12 @@ enum HelpText {
         input or benchmark.
 
         OPTIONS
-          --events N          How many lines to write (required).
-          --dup-rate R        Fraction of lines (0 to 1) that repeat an earlier event exactly; sluice should
+          --events N          How many lines to write, exactly (required); broken lines and duplicates are
+                              part of them.
+          --dup-rate R        Fraction of the lines (0 to 1) that repeat an earlier event exactly; sluice should
                               drop them as duplicates. Default 0.
-          --invalid-rate R    Fraction of lines (0 to 1) that are broken JSON; sluice should count and skip
-                              them. Default 0.
+          --invalid-rate R    Fraction of the lines (0 to 1) that are broken JSON; sluice should count and skip
+                              them. Default 0. N × R is rounded to whole lines.
           --seed S            Random seed, a whole number. Default 1.
           --users N           How many distinct users the events come from. Default 10000.
           --output FILE       Write to FILE instead of standard output (`-` is standard output).

@@ -205,7 +205,7 @@ public struct DestinationConfiguration: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Standard output, one JSON object per line.
         case stdout(format: OutputFormat = .statsig)
-        /// A file, appended to, one JSON object per line.
+        /// A file, one JSON object per line; appended to unless ``DestinationConfiguration/fileMode`` says truncate.
         case file(path: String, format: OutputFormat = .statsig)
         /// Segment's HTTP batch API, authenticated by a source write key.
         case segment(endpoint: String = Kind.defaultSegmentEndpoint, writeKey: String)
@@ -278,6 +278,9 @@ public struct DestinationConfiguration: Sendable, Equatable {
     public var overflow: OverflowPolicy
     /// Which Statsig identifiers fill Segment's or Heap's identity fields; unused by the Statsig format.
     public var identifiers: IdentifierMapping
+    /// Whether a file destination appends to an existing file (the default) or truncates it at start; unused
+    /// by other kinds.
+    public var fileMode: FileWriteMode = .append
 
     /// Creates a destination. `batch`, `concurrency` default by kind (``BatchConfiguration/defaults(for:)``;
     /// 4 requests in flight for HTTP, 1 writer for local output); changing `kind` later keeps them as they are.
