@@ -2,7 +2,7 @@ import Sluice
 
 /// What the user asked `sluice` to do, parsed from the command line.
 enum Command: Equatable, Sendable {
-    /// Run the pipeline (no subcommand).
+    /// Run the pipeline (no subcommand; `sluice serve` sets ``RunOptions/serve``).
     case run(RunOptions)
     /// `sluice generate`: write synthetic Statsig export events.
     case generate(GenerateOptions)
@@ -16,7 +16,7 @@ enum Command: Equatable, Sendable {
 
 /// The commands that have their own help page.
 enum HelpTopic: String, Equatable, Sendable, CaseIterable {
-    case run, generate, validate
+    case run, generate, validate, serve
 }
 
 /// Options of the pipeline run.
@@ -41,6 +41,16 @@ struct RunOptions: Equatable, Sendable {
     var statsInterval: Double?
     /// `--drain-timeout SECONDS`: overrides the configuration's `drainTimeoutSeconds`.
     var drainTimeout: Double?
+    /// `sluice serve`: input arrives over HTTP; nil for a stream run.
+    var serve: ServeOptions?
+    /// `--metrics-listen HOST:PORT`: `/healthz` and `/metrics` on their own listener.
+    var metricsListen: String?
+}
+
+/// What `sluice serve` adds to the run options.
+struct ServeOptions: Equatable, Sendable {
+    /// `--listen HOST:PORT`; nil uses the configuration's `serve.listen`.
+    var listen: String?
 }
 
 /// Options of `sluice generate`.
@@ -79,6 +89,7 @@ extension Command {
             switch first {
             case "generate": topic = .generate
             case "validate": topic = .validate
+            case "serve": topic = .serve
             case "help":
                 let rest = arguments.dropFirst()
                 guard let name = rest.first else { return .help(.run) }
@@ -99,23 +110,32 @@ extension Command {
         case .run:
             if arguments.contains("--version") { return .version }
             return .run(try parseRun(arguments))
+        case .serve: return .run(try parseRun(arguments, serve: true))
         case .generate: return .generate(try parseGenerate(arguments))
         case .validate: return .validate(configPath: try parseValidate(arguments))
         }
     }
 
-    private static func parseRun(_ arguments: ArraySlice<String>) throws(CommandLineError) -> RunOptions {
+    private static func parseRun(_ arguments: ArraySlice<String>, serve: Bool = false) throws(CommandLineError) -> RunOptions {
         var options = RunOptions()
-        var scanner = ArgumentScanner(arguments, command: nil, flags: [
+        var flags = [
             "config": true, "input": true, "format": true, "dry-run": false, "summary": true,
             "dead-letter": true, "no-dedupe": false, "quiet": false, "stats-interval": true,
-            "drain-timeout": true, "version": false,
-        ])
+            "drain-timeout": true, "version": false, "metrics-listen": true,
+        ]
+        if serve {
+            options.serve = ServeOptions()
+            flags["listen"] = true
+            flags["input"] = nil  // input arrives over HTTP
+        }
+        var scanner = ArgumentScanner(arguments, command: serve ? "serve" : nil, flags: flags)
         while let argument = try scanner.next() {
             switch argument {
+            case .positional(let value) where serve:
+                throw CommandLineError(message: "serve: unexpected argument \"\(value)\"")
             case .positional(let value):
                 throw CommandLineError(
-                    message: "unexpected argument \"\(value)\" (commands are generate, validate and help; "
+                    message: "unexpected argument \"\(value)\" (commands are generate, validate, serve and help; "
                         + "to read a file, use --input FILE)")
             case .flag(let flag, let value):
                 switch flag {
@@ -141,6 +161,8 @@ extension Command {
                         throw invalid(flag, "a number of seconds, zero or more", value)
                     }
                     options.drainTimeout = seconds
+                case "listen": options.serve?.listen = try address(value, flag)
+                case "metrics-listen": options.metricsListen = try address(value, flag)
                 default: break
                 }
             }
@@ -213,6 +235,15 @@ extension Command {
     private static func path(_ value: String?, _ flag: String) throws(CommandLineError) -> String {
         guard let value, !value.isEmpty else { throw CommandLineError(message: "--\(flag): expected a file name") }
         return value
+    }
+
+    private static func address(_ value: String?, _ flag: String) throws(CommandLineError) -> String {
+        do {
+            _ = try ListenAddress(value ?? "")
+        } catch {
+            throw CommandLineError(message: "--\(flag): \(error.message)")
+        }
+        return value ?? ""
     }
 
     /// `-` names standard input or output, as in most Unix tools.

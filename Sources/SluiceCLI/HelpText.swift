@@ -9,6 +9,7 @@ enum HelpText {
         case .run: run
         case .generate: generate
         case .validate: validate
+        case .serve: serve
         }
     }
 
@@ -19,6 +20,7 @@ enum HelpText {
           sluice [OPTIONS] < events.ndjson
           sluice generate --events N [OPTIONS]
           sluice validate --config FILE
+          sluice serve [--listen HOST:PORT] [OPTIONS]
 
         Reads newline-delimited JSON: Statsig events, log_event bodies and webhook batches, Segment messages and
         batch bodies (detected line by line). Duplicate events (same timeUUID) are dropped, internal statsig::
@@ -41,6 +43,9 @@ enum HelpText {
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
           --drain-timeout SECONDS  On shutdown, wait at most SECONDS for batches to flush (default 30).
+          --metrics-listen HOST:PORT
+                                   Serve GET /healthz and GET /metrics (Prometheus text) on HOST:PORT while
+                                   the run lasts.
           --version                Print the version.
           -h, --help               Print this help. `sluice COMMAND --help` explains a subcommand.
 
@@ -110,5 +115,46 @@ enum HelpText {
         EXAMPLES
           sluice validate --config pipeline.json
           SEGMENT_WRITE_KEY=test sluice validate pipeline.json
+        """
+
+    static let serve = """
+        sluice serve: an HTTP endpoint that Statsig and Segment SDKs send to directly.
+
+        USAGE
+          sluice serve [--listen HOST:PORT] [--config FILE] [OPTIONS]
+
+        Listens for HTTP/1.1 (put a TLS terminator such as nginx in front for HTTPS) and feeds every accepted
+        body into the pipeline the configuration describes:
+          POST /v1/log_event, /v1/rgstr      Statsig SDK events (key: STATSIG-API-KEY header or ?k=)
+          POST /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias
+                                             Segment library calls (key: Basic auth or "writeKey")
+          GET  /healthz                      200 while accepting, 503 while draining
+          GET  /metrics                      Prometheus text exposition
+        Answers: 200 {"success":true} once accepted; 400 with the reasons (and which events of a batch were
+        invalid); 401 unknown key; 413 body over serve.maxBodyBytes (compressed or not); 415 unknown
+        Content-Encoding; 503 with Retry-After while the pipeline stays full or shuts down.
+
+        Keys come from the configuration's "serve" section (statsigKeys, segmentWriteKeys). Without keys, any
+        key is accepted, and only on a loopback address: serve refuses to start on another one.
+
+        OPTIONS
+          --listen HOST:PORT       Address to listen on (default serve.listen, 127.0.0.1:8080; port 0 picks
+                                   a free port). The address is printed on standard error at start.
+          --metrics-listen HOST:PORT
+                                   Also serve /healthz and /metrics on a separate address.
+          Every option of the run command except --input: --config, --summary, --dead-letter, --dry-run,
+          --no-dedupe, --quiet, --stats-interval, --drain-timeout.
+
+        CONFIGURATION ("serve" section; all optional)
+          listen, maxBodyBytes (4194304), statsigKeys, segmentWriteKeys, maxConnections (1024),
+          readTimeoutMs (30000: a request must arrive whole within this), idleTimeoutMs (60000),
+          trustedProxies (addresses or CIDR blocks whose X-Forwarded-For is believed), queueWaitMs (1000).
+
+        SIGNALS
+          SIGINT / SIGTERM stop accepting, finish the requests in flight, drain the pipeline and exit with the
+          usual summary and status; a second signal gives up on delivery and dead-letters the rest.
+
+        EXAMPLE
+          sluice serve --listen 127.0.0.1:8080 --config relay.json --summary summary.json
         """
 }

@@ -32,7 +32,9 @@ enum RunCommand {
 
         let reporter = InvalidReporter()
         var pipelineOptions = PipelineOptions()
-        if let input = options.inputPath, input != "-" {
+        if options.serve != nil {
+            pipelineOptions.input = .none  // bodies arrive over HTTP
+        } else if let input = options.inputPath, input != "-" {
             guard FileManager.default.isReadableFile(atPath: input) else {
                 StandardError.write("sluice: --input: cannot read \(input)")
                 return 2
@@ -54,7 +56,15 @@ enum RunCommand {
             return 2
         }
 
-        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet)
+        let listeners: RunListeners
+        do {
+            listeners = try RunListeners(pipeline: pipeline, configuration: configuration, options: options)
+        } catch {
+            StandardError.write("sluice: \(options.serve != nil ? "serve" : "--metrics-listen"): \(error)")
+            return 2
+        }
+        let signals = SignalHandlers(pipeline: pipeline, gracePeriod: configuration.drainTimeoutSeconds, quiet: options.quiet,
+                                     listeners: listeners)
         let observer = RunObservers.start(for: pipeline, options: options)
         let summary: Summary
         do {
@@ -65,6 +75,7 @@ enum RunCommand {
         }
         await observer?.stop()
         signals.cancel()
+        await listeners.stop()
 
         if let failure = pipeline.inputFailure { StandardError.write("sluice: input: \(failure)") }
         if !options.quiet {
@@ -92,7 +103,7 @@ enum RunCommand {
 final class SignalHandlers {
     private let sources: [DispatchSourceSignal]
 
-    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool) {
+    init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool, listeners: RunListeners? = nil) {
         let signals = [SIGINT, SIGTERM]
         let counter = SignalCounter()
         sources = signals.map { number in
@@ -101,7 +112,8 @@ final class SignalHandlers {
             source.setEventHandler {
                 if counter.increment() == 1 {
                     if !quiet { StandardError.write("sluice: signal \(number): stopping input, draining (up to \(gracePeriod) s)") }
-                    pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000)))
+                    let drain = { @Sendable in pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000))) }
+                    if let listeners { listeners.beginShutdown(then: drain, timeout: gracePeriod) } else { drain() }
                 } else {
                     if !quiet { StandardError.write("sluice: second signal: giving up on delivery, dead-lettering the rest") }
                     pipeline.shutdown(gracePeriod: .zero)

@@ -86,8 +86,8 @@ struct CommandLineOptionsTests {
         (["--frmat", "heap"], "sluice: --frmat: unknown option (did you mean --format?); see sluice --help"),
         (["--bogus"], "sluice: --bogus: unknown option; see sluice --help"),
         (["-x"], "sluice: -x: unknown option; see sluice --help"),
-        (["events.ndjson"], #"sluice: unexpected argument "events.ndjson" (commands are generate, validate and help; to read a file, use --input FILE)"#),
-        (["--quiet", "generate"], #"sluice: unexpected argument "generate" (commands are generate, validate and help; to read a file, use --input FILE)"#),
+        (["events.ndjson"], #"sluice: unexpected argument "events.ndjson" (commands are generate, validate, serve and help; to read a file, use --input FILE)"#),
+        (["--quiet", "generate"], #"sluice: unexpected argument "generate" (commands are generate, validate, serve and help; to read a file, use --input FILE)"#),
     ])
     func runErrors(arguments: [String], message: String) {
         #expect(parseError(arguments) == message)
@@ -114,7 +114,7 @@ struct CommandLineOptionsTests {
     @Test("help for an unknown topic is an error")
     func unknownHelpTopic() {
         #expect(parseError(["help", "frobnicate"])
-            == #"sluice: help: unknown topic "frobnicate" (expected one of run, generate, validate)"#)
+            == #"sluice: help: unknown topic "frobnicate" (expected one of run, generate, validate, serve)"#)
     }
 
     @Test("--version prints the version")

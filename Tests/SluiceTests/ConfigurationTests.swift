@@ -85,7 +85,7 @@ struct ConfigurationTests {
         let cases: [(DestinationConfiguration.Kind, Int, Int, Int, Int)] = [
             (.stdout(), 512, 1_048_576, 100, 1),
             (.file(path: "x"), 512, 1_048_576, 100, 1),
-            (.segment(writeKey: "k"), 2500, 500_000, 1000, 4),
+            (.segment(writeKey: "k"), 2500, 475_000, 1000, 4),
             (.heap(appID: "a"), 1000, 1_000_000, 1000, 4),
             (.statsig(apiKey: "k"), 1000, 1_000_000, 1000, 4),
             (.statsigIDLists(apiKey: "k"), 1000, 1_000_000, 1000, 4),
@@ -223,10 +223,10 @@ struct ConfigurationTests {
     // MARK: Unknown keys
 
     @Test("unknown keys are errors naming their path and the accepted keys", arguments: [
-        (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations"),
+        (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations, statsigSpecs, experiments, serve"),
         (#"{"dedupe": {"size": 1}}"#, "dedupe.size", "enabled, capacity, windowSeconds"),
         (#"{"filter": {"categorys": []}}"#, "filter.categorys", "categories, include, exclude"),
-        (#"{"input": {"chunk": 1}}"#, "input.chunk", "maxLineBytes, chunkSize, queueCapacity"),
+        (#"{"input": {"chunk": 1}}"#, "input.chunk", "maxLineBytes, chunkSize, queueCapacity, timestampUnit"),
         (#"{"segmentInbound": {"anonymousId": "x"}}"#, "segmentInbound.anonymousId", "events, anonymousIdAs"),
         (withDestination(#"{"name": "a", "type": "stdout"}, {"name": "b", "type": "stdout"}, {"name": "c", "type": "stdout", "batch": {"maxEvnts": 1}}"#),
          "destinations[2].batch.maxEvnts", "maxEvents, maxBytes, maxDelayMs"),
@@ -234,8 +234,8 @@ struct ConfigurationTests {
          "destinations[0].retry.attempts", "maxAttempts, initialBackoffMs, maxBackoffMs"),
         (withDestination(#"{"name": "c", "type": "stdout", "events": {"includes": []}}"#),
          "destinations[0].events.includes", "categories, include, exclude"),
-        (withDestination(#"{"name": "h", "type": "heap", "appID": "a", "identifiers": {"userId": "x"}}"#),
-         "destinations[0].identifiers.userId", "identity"),
+        (withDestination(#"{"name": "h", "type": "heap", "appID": "a", "identifiers": {"anonymousId": "x"}}"#),
+         "destinations[0].identifiers.anonymousId", "identity, userId"),
         (withDestination(#"{"name": "s", "type": "segment", "writeKey": "k", "identifiers": {"identity": "x"}}"#),
          "destinations[0].identifiers.identity", "userId, anonymousId"),
     ])
@@ -383,7 +383,7 @@ struct ConfigurationTests {
         (#"{"name": "o", "type": "stdout", "timeoutMs": -5}"#,
          "destinations[0].timeoutMs", "must be between 1 and 3600000 (got -5)"),
         (#"{"name": "o", "type": "stdout", "retry": {"maxAttempts": 0}}"#,
-         "destinations[0].retry.maxAttempts", "must be between 1 and 100 (got 0)"),
+         "destinations[0].retry.maxAttempts", "must be between 1 and 1000000 (got 0)"),
         (#"{"name": "o", "type": "stdout", "retry": {"initialBackoffMs": 500, "maxBackoffMs": 100}}"#,
          "destinations[0].retry.maxBackoffMs", "must be at least initialBackoffMs (500)"),
         (#"{"name": "s", "type": "segment", "writeKey": "k", "endpoint": "api.segment.io"}"#,

@@ -4,12 +4,13 @@ import Testing
 
 @Suite("Dead-letter file")
 struct DeadLetterWriterTests {
-    @Test("invalid lines are kept with line and reason, but never their privateAttributes or a configured secret")
+    @Test("invalid lines are kept with line and reason, but never their privateAttributes, nor a configured secret in the reason")
     func invalidLinesKeepNoPrivateData() throws {
         let path = PipelineTestSupport.temporaryPath("dead.ndjson")
         let writer = try DeadLetterWriter(path: path, redactor: Redactor(secrets: ["sk-live-123456"]))
-        let line = #"{"eventName":"e","user":{"userID":"u","privateAttributes":{"ssn":"123-45-6789"}},"note":"sk-live-123456","#
-        writer.writeInvalid([InvalidInput(line: 7, reason: "invalid JSON: byte 99: unexpected end of input", raw: Array(line.utf8))])
+        let line = #"{"eventName":"e","user":{"userID":"u","privateAttributes":{"ssn":"123-45-6789"}},"note":"n","#
+        writer.writeInvalid([InvalidInput(line: 7, reason: "invalid JSON: byte 99: unexpected end of input (key sk-live-123456)",
+                                          raw: Array(line.utf8))])
         writer.close()
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let record = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

@@ -1,11 +1,17 @@
 import Foundation
 import Synchronization
 
-/// Appends undeliverable events and invalid input to an NDJSON file, one record per line, secrets redacted.
+/// Appends undeliverable events and invalid input to an NDJSON file, one record per line.
 ///
 /// Records: `{"time","kind":"invalid","reason","line","index"?,"raw"}` for input that could not be decoded (the
 /// raw bytes as a JSON string), and `{"time","kind":"undeliverable","destination","reason","attempts","line",
 /// "event"}` for events a destination could not take (the event in Statsig export format).
+///
+/// Redaction is structural: configured secrets are masked in the `reason`, the one field Sluice writes from its
+/// own requests and their answers (a server may echo the key it rejected). `event` and `raw` are the user's data
+/// and stay byte-exact, so the file can be replayed; only `privateAttributes` is removed from them, because it
+/// must never leave the engine. A plain substring replace over the whole record would turn a short key such as
+/// `test` into `pricing_page_[REDACTED]` inside an experiment name, or `k` into `"[REDACTED]ind"`.
 public final class DeadLetterWriter: Sendable {
     private let handle: Mutex<FileHandle?>
     private let redactor: Redactor
@@ -35,7 +41,7 @@ public final class DeadLetterWriter: Sendable {
         for record in records {
             var w = JSONWriter(appendingTo: out)
             w.appendRaw("{\"time\":"); w.appendString(now)
-            w.appendRaw(",\"kind\":\"invalid\",\"reason\":"); w.appendString(record.reason)
+            w.appendRaw(",\"kind\":\"invalid\",\"reason\":"); w.appendString(redactor.redact(record.reason))
             w.appendRaw(",\"line\":"); w.appendInt(Int64(record.line))
             if let index = record.index { w.appendRaw(",\"index\":"); w.appendInt(Int64(index)) }
             w.appendRaw(",\"raw\":")
@@ -50,6 +56,7 @@ public final class DeadLetterWriter: Sendable {
     func writeUndeliverable(destination: String, reason: String, attempts: Int, chunk: EventChunk, events: some Sequence<Int>) {
         var out: [UInt8] = []
         let now = Self.now()
+        let reason = redactor.redact(reason)
         var count = 0
         chunk.withArena { arena in
             for index in events {
@@ -83,9 +90,8 @@ public final class DeadLetterWriter: Sendable {
     }
 
     private func write(_ bytes: [UInt8], records: Int) {
-        let safe = redactor.redact(bytes)
         handle.withLock { handle in
-            try? handle?.write(contentsOf: Data(safe))
+            try? handle?.write(contentsOf: Data(bytes))
         }
         written.add(records, ordering: .relaxed)
     }

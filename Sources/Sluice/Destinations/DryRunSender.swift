@@ -4,9 +4,11 @@
 ///
 /// The request is built by the same ``HTTPRequestTarget`` as a real send. `body` is the request's JSON body as
 /// an object (a body that is not one JSON document, which no built-in encoder writes, appears as a string).
-/// Secrets never appear: values of credential headers (`Authorization`, `STATSIG-API-KEY`, webhook headers)
-/// are masked, keeping an auth scheme such as `Basic`, and every configured secret is masked anywhere in the
-/// line (Heap's `app_id` sits in the body).
+/// Secrets are masked where Sluice put them, and only there: values of credential headers (`Authorization`,
+/// `STATSIG-API-KEY`, webhook headers) keeping an auth scheme such as `Basic`, any configured secret inside the
+/// URL and the other header values, and the `app_id` that leads a Heap body. The events in the body are the
+/// user's data and are shown byte-exact, so a dry run can be replayed: a plain substring replace would turn a
+/// write key `test` into `pricing_page_[REDACTED]` inside an experiment name.
 ///
 /// A batch written this way counts as delivered, with zero requests: nothing went over the network.
 struct DryRunSender: BatchSender {
@@ -38,14 +40,35 @@ struct DryRunSender: BatchSender {
             w.appendString(Self.shown(header))
         }
         w.appendRaw("},\"body\":")
-        var out = w.bytes
-        if Self.isOneJSONDocument(request.body) {
-            out.append(contentsOf: request.body.trimmingJSONWhitespace)
+        // Everything so far is Sluice's own text (name, method, URL, headers): mask any configured secret in it.
+        var out = redactor.redact(w.bytes)
+        let body = Self.maskingCredential(in: request.body)
+        if Self.isOneJSONDocument(body) {
+            out.append(contentsOf: body.trimmingJSONWhitespace)
         } else {
-            out.withJSONWriter { w in request.body.withUnsafeBytes { w.appendString(utf8: $0) } }
+            out.withJSONWriter { w in body.withUnsafeBytes { w.appendString(utf8: $0) } }
         }
         out.appendLiteral("}\n")
-        return redactor.redact(out)
+        return out
+    }
+
+    /// How Heap's body begins: `HeapFormat` writes the configured app ID as its first member.
+    static let credentialBodyPrefix = Array("{\"app_id\":\"".utf8)
+
+    /// `body` with the JSON string value of a leading `app_id` member (the credential Heap's body carries)
+    /// replaced by the mask; every other byte unchanged.
+    static func maskingCredential(in body: [UInt8]) -> [UInt8] {
+        guard body.starts(with: credentialBodyPrefix) else { return body }
+        var i = credentialBodyPrefix.count
+        while i < body.count {
+            switch body[i] {
+            case UInt8(ascii: "\\"): i += 2
+            case UInt8(ascii: "\""):
+                return Array(body[..<credentialBodyPrefix.count]) + Redactor.mask + Array(body[i...])
+            default: i += 1
+            }
+        }
+        return body
     }
 
     /// A header's value as dry-run shows it: credentials masked, everything else as sent.

@@ -6,6 +6,10 @@ public struct DecoderOptions: Sendable {
     public var segmentEvents: [String]?
     /// Deepest JSON nesting accepted in an input line.
     public var maxDepth: Int
+    /// Experiment specs and patterns that rename config exposures of experiments (nil: none configured).
+    var experiments: ExperimentCatalog?
+    /// How integer timestamps are read.
+    public var timestampUnit: TimestampUnit = .milliseconds
 
     /// Creates options; the defaults match the configuration's.
     public init(segmentAnonymousIdAs: String = "segmentAnonymousId", segmentEvents: [String]? = nil, maxDepth: Int = 128) {
@@ -25,6 +29,8 @@ struct InputDecoder {
     var reader: JSONReader
     let options: DecoderOptions
     let segmentEvents: [EventNamePattern]?
+    /// What a relay knows about the body being decoded (client IP, clock offset); nil for stream input.
+    var ingestContext: IngestContext?
 
     init(options: DecoderOptions = DecoderOptions()) {
         self.options = options

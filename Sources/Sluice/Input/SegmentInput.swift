@@ -154,6 +154,16 @@ extension InputDecoder {
         } else {
             timestamp = Int64(Date().timeIntervalSince1970 * 1000)
         }
+        // Segment's clock-skew rule, when a relay received the message: timestamp = receivedAt - (sentAt -
+        // timestamp), both client times, so the client's clock error cancels out. The derived key below keeps
+        // the client's time: a retry (new sentAt) must still de-duplicate.
+        let clientTimestamp = timestamp
+        if let relay = ingestContext, relay.correctsSegmentSentAt,
+           let original = Self.nonNull(view, f.timestamp) ?? Self.nonNull(view, f.originalTimestamp), original == when,
+           let sentNode = Self.nonNull(view, f.sentAt) ?? Self.nonNull(view, batchSentAt),
+           let sentAt = Self.milliseconds(view, sentNode) {
+            timestamp = relay.receivedAtMilliseconds &- (sentAt &- timestamp)
+        }
         let hash: UInt64
         if let m = f.messageId, view.kind(m) == .string, view.nodes[m].end - view.nodes[m].start > 2 {
             hash = ContentHash.hash(view.rawStringContent(m))
@@ -162,7 +172,7 @@ extension InputDecoder {
         } else {
             hash = ContentHash.hash(view.raw(node))
         }
-        let uuid = TimeUUID.derived(milliseconds: timestamp, contentHash: hash)
+        let uuid = TimeUUID.derived(milliseconds: clientTimestamp, contentHash: hash)
 
         var properties = f.properties
         if let p = properties {
@@ -407,6 +417,10 @@ extension InputDecoder {
         if let ip = Self.nonEmptyString(view, segmentContext.member(view, "ip")) {
             key("\"ip\":", &chunk)
             chunk.arena.append(contentsOf: view.raw(ip))
+        } else if let clientIP = ingestContext?.clientIP {
+            // Received by a relay: the client's address, as Segment's API sets context.ip.
+            key("\"ip\":", &chunk)
+            chunk.arena.withJSONWriter { $0.appendString(clientIP) }
         }
         if let agent = Self.nonEmptyString(view, segmentContext.member(view, "userAgent")) {
             key("\"userAgent\":", &chunk)

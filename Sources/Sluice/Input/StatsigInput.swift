@@ -54,6 +54,10 @@ extension InputDecoder {
         } else {
             timestamp = Int64(Date().timeIntervalSince1970 * 1000)
         }
+        // The client's own time keys the derived timeUUID (a retry carries another clock offset); the event
+        // keeps the time corrected by the relay's clock (`STATSIG-CLIENT-TIME`), as Statsig's API does.
+        let clientTimestamp = timestamp
+        if f.timestamp ?? f.time != nil, let offset = ingestContext?.statsigClockOffset { timestamp &+= offset }
 
         let uuid: TimeUUID
         if let u = f.timeUUID, view.kind(u) != .null {
@@ -66,11 +70,21 @@ extension InputDecoder {
             // request's shared user, which is part of the event) so a retried batch de-duplicates.
             var hash = ContentHash.hash(view.raw(node))
             if f.user == nil, let shared = sharedUser { hash = ContentHash.combine(hash, view.raw(shared)) }
-            uuid = TimeUUID.derived(milliseconds: timestamp, contentHash: hash)
+            uuid = TimeUUID.derived(milliseconds: clientTimestamp, contentHash: hash)
         }
 
-        let category = EventCategory.of(eventName: view.rawStringContent(nameNode))
-        var event = Event(eventName: context.span(view, nameNode), timeUUID: uuid, timestamp: timestamp,
+        var category = EventCategory.of(eventName: view.rawStringContent(nameNode))
+        var nameSpan = context.span(view, nameNode)
+        var renamedMetadata: ByteSpan?
+        if let catalog = options.experiments, category == .configExposure || category == .layerExposure {
+            let naming = experimentNaming(view, category: category, metadata: f.metadata, catalog: catalog, chunk: &chunk)
+            if let renamed = naming.eventName { nameSpan = renamed }
+            if let renamed = naming.category { category = renamed }
+            renamedMetadata = naming.metadata
+        } else if let catalog = options.experiments, category == .initialize {
+            renamedMetadata = initializeGroupNames(view, metadata: f.metadata, catalog: catalog, chunk: &chunk)
+        }
+        var event = Event(eventName: nameSpan, timeUUID: uuid, timestamp: timestamp,
                           line: context.line, category: category)
         if let userNode { decodeUser(view, userNode, context, into: &event, chunk: &chunk) }
         if let id = f.userID {
@@ -81,7 +95,7 @@ extension InputDecoder {
             }
         }
         if let v = f.value { event.value = context.span(view, v) }
-        if let m = f.metadata, view.kind(m) == .object { event.metadata = context.span(view, m) }
+        if let m = f.metadata, view.kind(m) == .object { event.metadata = renamedMetadata ?? context.span(view, m) }
         if let s = f.statsigMetadata ?? sharedStatsigMetadata, view.kind(s) == .object { event.statsigMetadata = context.span(view, s) }
         if let s = f.secondaryExposures, view.kind(s) == .array { event.secondaryExposures = context.span(view, s) }
         if let u = f.unitID, view.kind(u) == .string { event.unitID = context.span(view, u) }
@@ -93,8 +107,11 @@ extension InputDecoder {
     private func decodeUser(_ view: JSONView, _ user: Int, _ context: DocumentContext, into event: inout Event,
                             chunk: inout EventChunk) {
         var hasPrivateAttributes = false
+        var hasIP = false
         view.forEachMember(of: user) { key, value in
             switch view.rawStringContent(key).count {
+            case 2:
+                if view.stringEquals(key, "ip"), view.kind(value) != .null { hasIP = true }
             case 5:
                 if view.stringEquals(key, "email"), view.kind(value) == .string { event.email = context.span(view, value) }
             case 6:
@@ -114,21 +131,29 @@ extension InputDecoder {
             default: break
             }
         }
-        guard hasPrivateAttributes else {
+        // A relay adds the client's address when the user has none, so the event geolocates to the client.
+        let addedIP = hasIP ? nil : ingestContext?.clientIP
+        guard hasPrivateAttributes || addedIP != nil else {
             event.user = context.span(view, user)
             return
         }
         // privateAttributes must never leave the engine: keep a copy of the user without it.
-        var writer = JSONWriter(capacity: Int(view.nodes[user].end - view.nodes[user].start))
+        var writer = JSONWriter(capacity: Int(view.nodes[user].end - view.nodes[user].start) + 48)
         writer.appendByte(UInt8(ascii: "{"))
         var first = true
         view.forEachMember(of: user) { key, value in
             if view.stringEquals(key, "privateAttributes") { return }
+            if view.stringEquals(key, "ip"), addedIP != nil { return }  // an explicit null
             if !first { writer.appendByte(UInt8(ascii: ",")) }
             first = false
             writer.appendRaw(view.raw(key))
             writer.appendByte(UInt8(ascii: ":"))
             writer.appendRaw(view.raw(value))
+        }
+        if let addedIP {
+            if !first { writer.appendByte(UInt8(ascii: ",")) }
+            writer.appendRaw("\"ip\":")
+            writer.appendString(addedIP)
         }
         writer.appendByte(UInt8(ascii: "}"))
         event.user = chunk.appendToArena(writer.bytes)

@@ -18,6 +18,12 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var drainTimeoutSeconds: Double
     /// Where events go. Never empty in a valid configuration; the default is one stdout destination.
     public var destinations: [DestinationConfiguration]
+    /// How config exposures of experiments are recognised and named (`statsigSpecs`, `experiments`).
+    public var experimentNaming = ExperimentNamingConfiguration()
+    /// The disk spool (`--spool DIR`); nil runs without one (input is then only in memory until delivered).
+    public var spool: SpoolConfiguration?
+    /// The `sluice serve` relay: listen address, accepted keys and limits (unused by other runs).
+    public var serve = ServeConfiguration()
 
     /// Creates a configuration; every argument defaults to the contract's no-options behaviour.
     public init(
@@ -50,6 +56,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
             case .webhook(_, let headers): found.formUnion(headers.values)
             }
         }
+        if case .remote(let serverSecret, _, _, _) = experimentNaming.specs { found.insert(serverSecret) }
+        found.formUnion(serve.statsigKeys + serve.segmentWriteKeys)  // inbound keys are secrets too
         found.remove("")
         return found.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
@@ -96,6 +104,8 @@ public struct InputConfiguration: Sendable, Equatable {
     public var chunkSize: Int
     /// Chunks buffered between two stages; bounds memory and makes a slow stage push back on input.
     public var queueCapacity: Int
+    /// How integer timestamps are read (`input.timestampUnit`): milliseconds, or `auto` (small ones are seconds).
+    public var timestampUnit: TimestampUnit = .milliseconds
 
     /// Creates input settings; the defaults are a 1 MiB line limit and 8 chunks of 512 events per queue.
     public init(maxLineBytes: Int = 1_048_576, chunkSize: Int = 512, queueCapacity: Int = 8) {
@@ -136,6 +146,9 @@ public struct IdentifierMapping: Sendable, Equatable {
     public var anonymousId: String?
     /// Heap `identity`.
     public var identity: String
+    /// Heap: the ID type sent as the numeric `user_id` instead of `identity` (`identifiers.userId` on a Heap
+    /// destination); nil sends `identity`. Heap takes one or the other, never both.
+    public var heapUserId: String? = nil
 
     /// Creates a mapping; the defaults follow the Segment Statsig Source and the Heap integration.
     public init(userId: String = "userID", anonymousId: String? = "stableID", identity: String = "userID") {
@@ -161,8 +174,11 @@ public struct BatchConfiguration: Sendable, Equatable {
         self.maxDelayMs = maxDelayMs
     }
 
-    /// Segment's batch API rejects more than 500 KB per request.
+    /// Segment's batch API rejects more than 500 KB per request: the hard limit for `batch.maxBytes`.
     public static let segmentMaxBytes = 500_000
+    /// The default: Segment's libraries stop at 475,000 bytes (analytics-python's `BATCH_SIZE_LIMIT`), leaving
+    /// room below the 500 KB limit for what is added at send time (`sentAt`).
+    public static let segmentDefaultMaxBytes = 475_000
     /// Segment's batch API limit on messages per request.
     public static let segmentMaxEvents = 2500
     /// Heap's bulk track API accepts at most 1000 events per request.
@@ -173,7 +189,7 @@ public struct BatchConfiguration: Sendable, Equatable {
     public static func defaults(for kind: DestinationConfiguration.Kind) -> BatchConfiguration {
         switch kind {
         case .stdout, .file: BatchConfiguration(maxEvents: 512, maxBytes: 1_048_576, maxDelayMs: 100)
-        case .segment: BatchConfiguration(maxEvents: segmentMaxEvents, maxBytes: segmentMaxBytes, maxDelayMs: 1000)
+        case .segment: BatchConfiguration(maxEvents: segmentMaxEvents, maxBytes: segmentDefaultMaxBytes, maxDelayMs: 1000)
         case .heap: BatchConfiguration(maxEvents: heapMaxEvents, maxBytes: 1_000_000, maxDelayMs: 1000)
         case .statsig, .statsigIDLists:
             BatchConfiguration(maxEvents: 1000, maxBytes: 1_000_000, maxDelayMs: 1000)
@@ -281,6 +297,13 @@ public struct DestinationConfiguration: Sendable, Equatable {
     /// Whether a file destination appends to an existing file (the default) or truncates it at start; unused
     /// by other kinds.
     public var fileMode: FileWriteMode = .append
+    /// Client-side pacing (`rateLimit`): the kind's default (Heap's and Statsig ID lists' documented limits),
+    /// off, or explicit rules.
+    public var rateLimit: RateLimitSetting = .default
+    /// Request body compression (`compression`); nil uses the kind's default (``effectiveCompression``).
+    public var compression: BodyCompression? = nil
+    /// Statsig ID lists: the ID type the list holds (`idType`; nil is `userID`).
+    public var idType: String? = nil
 
     /// Creates a destination. `batch`, `concurrency` default by kind (``BatchConfiguration/defaults(for:)``;
     /// 4 requests in flight for HTTP, 1 writer for local output); changing `kind` later keeps them as they are.
@@ -331,6 +354,7 @@ extension PipelineConfiguration {
         problems.within(input.maxLineBytes, ConfigurationRange.maxLineBytes, "input.maxLineBytes")
         problems.within(input.chunkSize, ConfigurationRange.chunkSize, "input.chunkSize")
         problems.within(input.queueCapacity, ConfigurationRange.queueCapacity, "input.queueCapacity")
+        problems.errors += experimentNaming.problems()
         if !ConfigurationRange.drainTimeoutSeconds.contains(drainTimeoutSeconds) {
             let range = ConfigurationRange.drainTimeoutSeconds
             problems.add("drainTimeoutSeconds",
@@ -351,8 +375,9 @@ extension PipelineConfiguration {
                 firstIndexByName[destination.name] = index
             }
             destination.validate(at: path, into: &problems)
+            problems.errors += destination.integrationProblems(at: path)
         }
-        return problems.errors
+        return problems.errors + (spool?.validationErrors() ?? []) + serve.validationErrors()
     }
 }
 

@@ -111,7 +111,7 @@ extension Result where Failure == ConfigurationProblems {
 
 /// The decoding problems found so far. A problem with one key is recorded and decoding goes on (the key keeps its
 /// default), so `sluice validate` lists every problem of a file in one pass.
-private final class ConfigurationProblemLog {
+final class ConfigurationProblemLog {
     private(set) var errors: [ConfigurationError] = []
     /// Destinations that could not be decoded at all (no or unknown `type`, not an object): their validation
     /// problems would be about a placeholder, not the file.
@@ -136,14 +136,15 @@ private final class ConfigurationProblemLog {
 }
 
 /// Turns the parsed JSON tree into the model, one key path at a time.
-private struct ConfigurationDecoder {
+struct ConfigurationDecoder {
     let environment: [String: String]
     let defaultOutputFormat: OutputFormat
     let log = ConfigurationProblemLog()
 
     func configuration(from document: Any) throws(ConfigurationError) -> PipelineConfiguration {
         let root = try JSONObject(document, path: "", decoder: self)
-        try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations"])
+        try root.allowOnly(["dedupe", "filter", "segmentInbound", "input", "drainTimeoutSeconds", "destinations",
+                            "statsigSpecs", "experiments", "serve"])
         var configuration = PipelineConfiguration()
         if let dedupe = try root.object("dedupe") {
             try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"])
@@ -163,16 +164,19 @@ private struct ConfigurationDecoder {
                 anonymousIdAs: try inbound.string("anonymousIdAs") ?? defaults.anonymousIdAs)
         }
         if let input = try root.object("input") {
-            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity"])
+            try input.allowOnly(["maxLineBytes", "chunkSize", "queueCapacity", "timestampUnit"])
             let defaults = InputConfiguration()
             configuration.input = InputConfiguration(
                 maxLineBytes: try input.int("maxLineBytes") ?? defaults.maxLineBytes,
                 chunkSize: try input.int("chunkSize") ?? defaults.chunkSize,
                 queueCapacity: try input.int("queueCapacity") ?? defaults.queueCapacity)
+            configuration.input.timestampUnit = try timestampUnit(input)
         }
+        if let serve = try root.object("serve") { configuration.serve = try self.serve(serve) }
         if let seconds = try root.double("drainTimeoutSeconds") {
             configuration.drainTimeoutSeconds = seconds
         }
+        configuration.experimentNaming = try experimentNaming(root)
         let destinations = try root.array("destinations") ?? []
         if destinations.isEmpty {
             configuration.destinations = DestinationConfiguration.defaultDestinations(format: defaultOutputFormat)
@@ -220,6 +224,7 @@ private struct ConfigurationDecoder {
     private static let destinationTypes = ["stdout", "file", "segment", "heap", "statsig", "statsig-idlists", "webhook"]
     private static let commonDestinationKeys = [
         "name", "type", "events", "batch", "retry", "concurrency", "timeoutMs", "overflow", "identifiers",
+        "rateLimit", "compression",
     ]
 
     func destination(_ object: JSONObject) throws(ConfigurationError) -> DestinationConfiguration {
@@ -251,7 +256,7 @@ private struct ConfigurationDecoder {
                 endpoint: try object.string("endpoint") ?? DestinationConfiguration.Kind.defaultStatsigEndpoint,
                 apiKey: try object.required("apiKey", for: type))
         case "statsig-idlists":
-            try object.allowOnly(Self.commonDestinationKeys + ["endpoint", "apiKey"])
+            try object.allowOnly(Self.commonDestinationKeys + ["endpoint", "apiKey", "idType"])
             kind = .statsigIDLists(
                 endpoint: try object.string("endpoint")
                     ?? DestinationConfiguration.Kind.defaultStatsigIDListsEndpoint,
@@ -309,6 +314,7 @@ private struct ConfigurationDecoder {
                 log.add(ConfigurationError(keyPath: object.path(for: "mode"), message: "expected one of \(expected) (got \"\(mode)\")"))
             }
         }
+        try integrationSettings(object, into: &destination)
         return destination
     }
 
@@ -337,8 +343,14 @@ private struct ConfigurationDecoder {
                 mapping.anonymousId = anonymousId == "none" ? nil : anonymousId
             }
         case .heap:
-            try object.allowOnly(["identity"])
+            try object.allowOnly(["identity", "userId"])
             mapping.identity = try object.string("identity") ?? mapping.identity
+            mapping.heapUserId = try object.string("userId")
+            if mapping.heapUserId != nil, object.values["identity"] != nil {
+                throw ConfigurationError(
+                    keyPath: object.path,
+                    message: "Heap takes identity or user_id, never both: set \"identity\" or \"userId\", not both")
+            }
         case .statsig:
             log.add(ConfigurationError(
                 keyPath: object.path,
@@ -414,7 +426,7 @@ private struct ConfigurationDecoder {
 ///
 /// An accessor that finds a value of the wrong type records the problem in the decoder's log and answers nil (the
 /// key keeps its default), so decoding goes on and every problem of the file is reported.
-private struct JSONObject {
+struct JSONObject {
     let path: String
     let values: [String: Any]
     let decoder: ConfigurationDecoder

@@ -84,6 +84,8 @@ public final class Pipeline: Sendable {
     let inputError = Mutex<String?>(nil)
     let latency = LatencyHistogram()
     let progress = RunProgress()
+    /// Loads and refreshes the Statsig config specs that name experiment exposures (nil: none configured).
+    let specsLoader: StatsigSpecsLoader?
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -118,8 +120,10 @@ public final class Pipeline: Sendable {
         }
 
         ingestQueue = BoundedChannel(capacity: capacity)
-        let decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
+        var decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
                                             segmentEvents: configuration.segmentInbound.events)
+        decoderOptions.timestampUnit = configuration.input.timestampUnit
+        (decoderOptions.experiments, specsLoader) = try Self.experimentCatalog(configuration.experimentNaming, options)
         ingestor = Ingestor(options: decoderOptions, chunkSize: configuration.input.chunkSize,
                             maxLineBytes: configuration.input.maxLineBytes, output: ingestQueue, accounting: accounting,
                             invalidSink: InvalidSink(deadLetters: deadLetters, report: options.onInvalid))
@@ -134,6 +138,7 @@ public final class Pipeline: Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else {
             throw PipelineError("a pipeline runs once; build a new one to run again")
         }
+        try await specsLoader?.start()
         let stages = Task { await self.runStages() }
         return await withTaskCancellationHandler {
             await stages.value
@@ -147,6 +152,7 @@ public final class Pipeline: Sendable {
     public func ingest(_ body: [UInt8]) async -> IngestResult {
         guard gate.enter() else { return IngestResult(accepted: 0, invalid: [], refused: true) }
         defer { gate.leave() }
+        if let specsLoader { await specsLoader.waitUntilLoaded() }
         let (accepted, invalid) = await ingestor.ingest(body)
         return IngestResult(accepted: accepted, invalid: invalid, refused: false)
     }
@@ -184,6 +190,8 @@ public final class Pipeline: Sendable {
         ByteSource.start(options.input, into: blockQueue, shouldStop: { [shutdownState] in shutdownState.isDraining }) { message in
             self.inputError.withLock { $0 = message }
         }
+        let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
+        defer { specsRefresh.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput() }
             if dedupeEnabled {
@@ -236,6 +244,7 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)
         }

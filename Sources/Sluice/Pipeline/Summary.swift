@@ -44,6 +44,8 @@ public struct Summary: Sendable, Equatable {
     public var capacityEvictions = 0
     /// Keys the dedupe table forgot because they fell out of the time window.
     public var windowEvictions = 0
+    /// Fetches of remote Statsig config specs (nil when the specs are not fetched).
+    public var statsigSpecs: SpecsStatus?
 
     /// Latency quantiles, in seconds, from decode to the destination's acknowledgement (bucketed: within ~20%).
     public struct LatencySummary: Sendable, Equatable {
@@ -104,6 +106,12 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"max\":"); w.appendDouble(latency.max)
         }
         if dryRun { w.appendRaw("},\"dryRun\":true") } else { w.appendByte(UInt8(ascii: "}")) }
+        if let specs = statsigSpecs {
+            w.appendRaw(",\"statsigSpecs\":{\"fetches\":"); w.appendInt(Int64(specs.fetches))
+            w.appendRaw(",\"failedFetches\":"); w.appendInt(Int64(specs.failedFetches))
+            if let error = specs.lastError { w.appendRaw(",\"lastError\":"); w.appendString(error) }
+            w.appendByte(UInt8(ascii: "}"))
+        }
         w.appendRaw(",\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
         w.appendByte(UInt8(ascii: "}"))
         return w.bytes

@@ -91,16 +91,17 @@ actor Ingestor {
 
     /// Decodes a request body (any input shape, one document or NDJSON) outside the actor, so concurrent
     /// `ingest` calls decode in parallel, then sends its chunks downstream (suspending under backpressure).
-    nonisolated func ingest(_ body: [UInt8]) async -> (accepted: Int, invalid: [InvalidInput]) {
-        let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0) }
+    nonisolated func ingest(_ body: [UInt8], context: IngestContext? = nil) async -> (accepted: Int, invalid: [InvalidInput]) {
+        let (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
         for chunk in chunks { await emit(chunk, invalid: &unreported) }
         return (chunks.reduce(0) { $0 + $1.events.count }, invalid)
     }
 
-    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer) -> ([EventChunk], [InvalidInput]) {
+    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?) -> ([EventChunk], [InvalidInput]) {
         var decoder = InputDecoder(options: options)
+        decoder.ingestContext = context
         var chunks: [EventChunk] = []
         var chunk = EventChunk(reservingEvents: 16, bytes: body.count)
         var invalid: [InvalidInput] = []

@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+
+/// The spool's directory: created 0700 (it holds personal data), locked with `flock` for the life of the
+/// process, and the one place that knows how to replace a small file atomically.
+///
+/// The lock is advisory and held on an open descriptor of `DIR/lock`: the kernel drops it when the process
+/// dies, so a SIGKILLed run never leaves a stale lock behind, and a second process on the same spool is told
+/// at once instead of interleaving its records with the first one's.
+final class SpoolDirectory: Sendable {
+    let path: String
+    /// Whether renames and new files are made durable with an fsync of the file and the directory. Off only
+    /// with `sync: none`, where nothing is fsynced.
+    let durable: Bool
+    private let lockDescriptor: Atomic<Int32>
+    private let directoryDescriptor: Int32
+
+    init(path: String, durable: Bool) throws {
+        self.path = path
+        self.durable = durable
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw SpoolError("spool: cannot create directory \(path): \(Self.describeErrno())")
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw SpoolError("spool: cannot read \(path): \(Self.describeErrno())") }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw SpoolError("spool: \(path) is not a directory") }
+        // An existing directory another tool created with wider permissions is narrowed: spooled events are
+        // personal data, so a directory that cannot be narrowed (owned by someone else) is refused.
+        if info.st_mode & 0o077 != 0, chmod(path, 0o700) != 0 {
+            throw SpoolError("spool: cannot restrict \(path) to mode 0700: \(Self.describeErrno())")
+        }
+        let directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { throw SpoolError("spool: cannot open directory \(path): \(Self.describeErrno())") }
+        let lock = open(path + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else {
+            close(directory)
+            throw SpoolError("spool: cannot create \(path)/lock: \(Self.describeErrno())")
+        }
+        if flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            let reason = errno
+            close(lock)
+            close(directory)
+            if reason == EWOULDBLOCK {
+                throw SpoolError("spool: \(path) is in use by another sluice process (its lock file \(path)/lock is held); "
+                                 + "run one process per spool directory", isLocked: true)
+            }
+            throw SpoolError("spool: cannot lock \(path)/lock: \(String(cString: strerror(reason)))")
+        }
+        // Record who holds the lock, for a person looking at the directory (the flock, not this text, is the lock).
+        let holder = Array("\(getpid())\n".utf8)
+        _ = ftruncate(lock, 0)
+        _ = holder.withUnsafeBytes { pwrite(lock, $0.baseAddress, $0.count, 0) }
+        lockDescriptor = Atomic(lock)
+        directoryDescriptor = directory
+    }
+
+    deinit {
+        unlock()
+        close(directoryDescriptor)
+    }
+
+    /// Releases the lock (closing its descriptor drops the flock); later calls do nothing.
+    func unlock() {
+        let fd = lockDescriptor.exchange(-1, ordering: .acquiringAndReleasing)
+        if fd >= 0 { close(fd) }
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// The names of the directory's entries.
+    func entries() throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw SpoolError("spool: cannot list \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Makes renames, creations and deletions in the directory durable.
+    func syncDirectory() {
+        guard durable else { return }
+        _ = fsync(directoryDescriptor)
+    }
+
+    /// Replaces `name` with `bytes` so that a crash at any moment leaves either the old or the new content:
+    /// write a temporary file, fsync it, rename it over the old one, fsync the directory.
+    func writeAtomically(_ name: String, _ bytes: [UInt8]) throws {
+        let temporary = file(name + ".tmp")
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SpoolError("spool: cannot write \(temporary): \(Self.describeErrno())") }
+        var failure: String?
+        if !Self.writeAll(fd, bytes) {
+            failure = Self.describeErrno()
+        } else if durable && fsync(fd) != 0 {
+            failure = Self.describeErrno()
+        }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw SpoolError("spool: cannot write \(temporary): \(failure)")
+        }
+        guard rename(temporary, file(name)) == 0 else {
+            let reason = Self.describeErrno()
+            unlink(temporary)
+            throw SpoolError("spool: cannot rename \(temporary) to \(name): \(reason)")
+        }
+        syncDirectory()
+    }
+
+    /// The whole content of a small file, or nil when it does not exist.
+    func read(_ name: String, limit: Int = 1 << 20) throws -> [UInt8]? {
+        let fd = open(file(name), O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw SpoolError("spool: cannot read \(file(name)): \(Self.describeErrno())")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while bytes.count <= limit {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SpoolError("spool: cannot read \(file(name)): \(Self.describeErrno())")
+            }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        throw SpoolError("spool: \(file(name)) is larger than \(limit) bytes: not a file Sluice wrote")
+    }
+
+    func remove(_ name: String) {
+        unlink(file(name))
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    static func describeErrno() -> String { String(cString: strerror(errno)) }
+}
