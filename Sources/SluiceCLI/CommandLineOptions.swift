@@ -41,6 +41,8 @@ struct RunOptions: Equatable, Sendable {
     var statsInterval: Double?
     /// `--drain-timeout SECONDS`: overrides the configuration's `drainTimeoutSeconds`.
     var drainTimeout: Double?
+    /// `--replay-destination NAME`: replaying a dead-letter file for this destination only.
+    var replayDestination: String?
     /// `sluice serve`: input arrives over HTTP; nil for a stream run.
     var serve: ServeOptions?
     /// `--metrics-listen HOST:PORT`: `/healthz` and `/metrics` on their own listener.
@@ -121,7 +123,7 @@ extension Command {
         var flags = [
             "config": true, "input": true, "format": true, "dry-run": false, "summary": true,
             "dead-letter": true, "no-dedupe": false, "quiet": false, "stats-interval": true,
-            "drain-timeout": true, "version": false, "metrics-listen": true,
+            "drain-timeout": true, "version": false, "metrics-listen": true, "replay-destination": true,
         ]
         if serve {
             options.serve = ServeOptions()
@@ -163,6 +165,9 @@ extension Command {
                     options.drainTimeout = seconds
                 case "listen": options.serve?.listen = try address(value, flag)
                 case "metrics-listen": options.metricsListen = try address(value, flag)
+                case "replay-destination":
+                    guard let name = value, !name.isEmpty else { throw invalid(flag, "a destination name", value) }
+                    options.replayDestination = name
                 default: break
                 }
             }

@@ -39,6 +39,10 @@ enum HelpText {
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
           --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
                                    Both paths are checked before any input is read (exit 2 if unwritable).
+                                   A dead-letter file is valid input: feed it back (--input FILE) once
+                                   the outage is over and each event is sent again with its timeUUID.
+          --replay-destination NAME  When replaying a dead-letter file, send only to destination NAME:
+                                   records of other destinations and the other destinations filter them.
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).

@@ -20,6 +20,10 @@ public enum FilterReason: UInt8, Sendable, CaseIterable, CustomStringConvertible
     case noIdentity
     /// Audience changes go only to `statsig-idlists` destinations, and those take nothing else.
     case notForDestination
+    /// A replayed dead-letter record of another destination than `--replay-destination` names.
+    case deadLetterOfOtherDestination
+    /// While replaying dead letters for one destination (`--replay-destination`), the other destinations take nothing.
+    case replayForOtherDestination
 
     /// The reason as written in summaries and reports.
     public var description: String {
@@ -33,6 +37,8 @@ public enum FilterReason: UInt8, Sendable, CaseIterable, CustomStringConvertible
         case .identifyNotAudience: return "identify without an audience (identify is used only for audiences)"
         case .noIdentity: return "no identity"
         case .notForDestination: return "not for this destination"
+        case .deadLetterOfOtherDestination: return "dead letter of another destination (--replay-destination)"
+        case .replayForOtherDestination: return "replaying another destination's dead letters (--replay-destination)"
         }
     }
 }
