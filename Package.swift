@@ -15,7 +15,9 @@ let package = Package(
     targets: [
         // The system zlib: headers from zlib1g-dev (present on Debian's base images with a toolchain).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Sluice", dependencies: ["CZlib"]),
+        // Declarations only (no library is linked): the HTTP transport loads libcurl.so.4 with dlopen.
+        .systemLibrary(name: "CCurlShim", path: "Sources/CCurlShim"),
+        .target(name: "Sluice", dependencies: ["CZlib", "CCurlShim"]),
         .executableTarget(name: "SluiceCLI", dependencies: ["Sluice"]),
         .executableTarget(name: "SluiceBench", dependencies: ["Sluice"], path: "Benchmarks/SluiceBench"),
         .executableTarget(name: "EmbeddingExample", dependencies: ["Sluice"], path: "Examples/EmbeddingExample"),

@@ -35,10 +35,11 @@ enum HelpText {
           --format FORMAT          Output format of the default stdout destination: statsig (default),
                                    segment or heap. Ignored when the configuration names destinations.
           --dry-run                HTTP destinations send nothing; each request is printed to standard output
-                                   as one JSON line, secrets redacted.
+                                   as one JSON line: credentials masked, event data unchanged.
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
-          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason.
-                                   Both paths are checked before any input is read (exit 2 if unwritable).
+          --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason
+                                   (event data unchanged, so the file can be replayed). Both paths are
+                                   checked before any input is read (exit 2 if unwritable).
                                    A dead-letter file is valid input: feed it back (--input FILE) once
                                    the outage is over and each event is sent again with its timeUUID.
           --replay-destination NAME  When replaying a dead-letter file, send only to destination NAME:
@@ -59,6 +60,14 @@ enum HelpText {
           0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
           1  at least one event was dead-lettered or dropped
           2  usage or configuration error, or an unwritable --summary/--dead-letter path (nothing was read)
+          3  Sluice could not record what happened to some events: a dead-letter, stdout or file write
+             failed (a full disk, a closed pipe). Each failure is reported on standard error as it
+             happens, and counted in the summary (deadLetterWriteFailures, writeFailures).
+
+        When the reader of standard output goes away (`sluice | head -1`), sluice stops reading input,
+        counts the events it could not write as dead-lettered, says so in one line and exits with status 3.
+        The summary lists why events were dead-lettered, per destination (deadLetteredByReason); each new
+        reason is also printed on standard error the first time it happens.
 
         EXAMPLES
           Convert generated Statsig events to Segment messages:
@@ -69,6 +78,11 @@ enum HelpText {
             sluice --config pipeline.json --summary summary.json --dead-letter failed.ndjson < events.ndjson
           See what would be sent, without sending:
             sluice --config pipeline.json --dry-run --input events.ndjson
+
+        ENVIRONMENT
+          SLUICE_HTTP_TRANSPORT    curl (default: libcurl, which waits for slow endpoints without using CPU)
+                                   or urlsession (Foundation's URLSession).
+          SSL_CERT_FILE            CA certificates (PEM) to trust for HTTPS instead of libcurl's bundle.
         """
 
     static let generate = """

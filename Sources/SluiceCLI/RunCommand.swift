@@ -48,6 +48,8 @@ enum RunCommand {
         pipelineOptions.replayDestination = options.replayDestination
         pipelineOptions.disableDedupe = options.noDedupe
         if !options.quiet { pipelineOptions.onInvalid = { reporter.report($0) } }
+        let notices = NoticeReporter(quiet: options.quiet)
+        pipelineOptions.onNotice = { notices.report($0) }
 
         let pipeline: Pipeline
         do {
@@ -83,7 +85,18 @@ enum RunCommand {
             if reporter.suppressed > 0 {
                 StandardError.write("sluice: \(reporter.suppressed) more invalid lines not shown\(options.deadLetterPath == nil ? " (use --dead-letter FILE to keep them)" : "")")
             }
+            if notices.suppressed > 0 {
+                StandardError.write("sluice: \(notices.suppressed) more dead-letter reasons not shown (see deadLetteredByReason in --summary)")
+            }
             StandardError.write(summary.humanReadable)
+        } else if summary.couldNotRecordEverything {
+            // Even --quiet says how much could not be recorded: the exit status alone does not say how much.
+            if summary.deadLetterWriteFailures > 0 {
+                StandardError.write("sluice: \(summary.deadLetterWriteFailures) dead-letter records could not be written")
+            }
+            for (name, d) in summary.destinations.sorted(by: { $0.key < $1.key }) where d.writeFailures > 0 {
+                StandardError.write("sluice: \(name): \(d.writeFailures) events could not be written")
+            }
         }
         if let path = options.summaryPath {
             var bytes = summary.jsonBytes()
@@ -92,7 +105,7 @@ enum RunCommand {
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
             } catch {
                 StandardError.write("sluice: --summary: cannot write \(path): \(error.localizedDescription)")
-                return 1
+                return 3  // the record of what happened to the events is what could not be written
             }
         }
         return summary.exitStatus

@@ -11,6 +11,9 @@ import Sluice
 // A closed pipe downstream (`sluice | head`) must surface as a write error the engine accounts for, not kill
 // the process before it can drain and print its summary.
 signal(SIGPIPE, SIG_IGN)
+// Likewise a file size limit (`ulimit -f`): a write past it must fail with EFBIG, which is reported and counted,
+// instead of SIGXFSZ killing the process without a summary.
+signal(SIGXFSZ, SIG_IGN)
 
 let command: Command
 do {

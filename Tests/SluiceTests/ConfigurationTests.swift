@@ -66,6 +66,7 @@ struct ConfigurationTests {
         #expect(stdout.batch == BatchConfiguration(maxEvents: 512, maxBytes: 1_048_576, maxDelayMs: 100))
         #expect(stdout.concurrency == 1)
         #expect(stdout.retry == RetryConfiguration(maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 10_000))
+        #expect(stdout.retry.maxRetryAfterSeconds == 60)
         #expect(stdout.timeoutMs == 10_000)
         #expect(stdout.overflow == .block)
         #expect(configuration.secrets.isEmpty)
@@ -156,7 +157,7 @@ struct ConfigurationTests {
             {"name": "s", "type": "segment", "writeKey": "k",
              "events": {"categories": ["custom", "experiment_exposure"], "include": ["Order *"], "exclude": ["Order Refunded"]},
              "batch": {"maxEvents": 100, "maxBytes": 20000, "maxDelayMs": 0},
-             "retry": {"maxAttempts": 3, "initialBackoffMs": 50, "maxBackoffMs": 400},
+             "retry": {"maxAttempts": 3, "initialBackoffMs": 50, "maxBackoffMs": 400, "maxRetryAfterSeconds": 5},
              "concurrency": 2, "timeoutMs": 2500, "overflow": "drop_oldest",
              "identifiers": {"userId": "companyID", "anonymousId": null}}
             """), environment: [:])
@@ -165,7 +166,8 @@ struct ConfigurationTests {
         #expect(destination.events == EventSelection(
             categories: [.custom, .experimentExposure], include: ["Order *"], exclude: ["Order Refunded"]))
         #expect(destination.batch == BatchConfiguration(maxEvents: 100, maxBytes: 20000, maxDelayMs: 0))
-        #expect(destination.retry == RetryConfiguration(maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 400))
+        #expect(destination.retry == RetryConfiguration(maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 400,
+                                                        maxRetryAfterSeconds: 5))
         #expect(destination.concurrency == 2)
         #expect(destination.timeoutMs == 2500)
         #expect(destination.overflow == .dropOldest)
@@ -231,7 +233,7 @@ struct ConfigurationTests {
         (withDestination(#"{"name": "a", "type": "stdout"}, {"name": "b", "type": "stdout"}, {"name": "c", "type": "stdout", "batch": {"maxEvnts": 1}}"#),
          "destinations[2].batch.maxEvnts", "maxEvents, maxBytes, maxDelayMs"),
         (withDestination(#"{"name": "c", "type": "stdout", "retry": {"attempts": 1}}"#),
-         "destinations[0].retry.attempts", "maxAttempts, initialBackoffMs, maxBackoffMs"),
+         "destinations[0].retry.attempts", "maxAttempts, initialBackoffMs, maxBackoffMs, maxRetryAfterSeconds"),
         (withDestination(#"{"name": "c", "type": "stdout", "events": {"includes": []}}"#),
          "destinations[0].events.includes", "categories, include, exclude"),
         (withDestination(#"{"name": "h", "type": "heap", "appID": "a", "identifiers": {"anonymousId": "x"}}"#),
@@ -386,6 +388,10 @@ struct ConfigurationTests {
          "destinations[0].retry.maxAttempts", "must be between 1 and 1000000 (got 0)"),
         (#"{"name": "o", "type": "stdout", "retry": {"initialBackoffMs": 500, "maxBackoffMs": 100}}"#,
          "destinations[0].retry.maxBackoffMs", "must be at least initialBackoffMs (500)"),
+        (#"{"name": "o", "type": "stdout", "retry": {"maxRetryAfterSeconds": 3601}}"#,
+         "destinations[0].retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got 3601)"),
+        (#"{"name": "o", "type": "stdout", "retry": {"maxRetryAfterSeconds": -1}}"#,
+         "destinations[0].retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got -1)"),
         (#"{"name": "s", "type": "segment", "writeKey": "k", "endpoint": "api.segment.io"}"#,
          "destinations[0].endpoint", "must be an absolute http or https URL"),
         (#"{"name": "w", "type": "webhook", "url": "ftp://example.com/x"}"#,

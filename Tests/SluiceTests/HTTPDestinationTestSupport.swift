@@ -111,7 +111,7 @@ final class AnswerLog: Sendable {
         switch action {
         case .respond(let status, _, _): status
         case .delayed(_, let next): status(of: next)
-        case .closeConnection: nil
+        case .closeConnection, .resetConnection, .truncated: nil
         }
     }
 }

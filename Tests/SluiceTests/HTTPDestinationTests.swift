@@ -115,7 +115,7 @@ struct HTTPDestinationTests {
             #expect(record["attempts"] as? Int == 1)
             #expect(record["time"] is String)
             let reason = try #require(record["reason"] as? String)
-            #expect(reason.hasPrefix("HTTP 400 (not retried): {\"error\":\"invalid key "))
+            #expect(reason.hasPrefix("HTTP 400 Bad Request after 1 attempt (not retried): {\"error\":\"invalid key "))
             #expect(reason.contains("check the body"))
             let event = try #require(record["event"] as? [String: Any])
             seen.append(try #require(event["timeUUID"] as? String))

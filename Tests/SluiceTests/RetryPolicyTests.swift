@@ -105,10 +105,18 @@ struct RetryPolicyTests {
         #expect(policy.delay(beforeRetry: 1, after: nil) <= .milliseconds(5))
     }
 
-    @Test("the default cap on Retry-After is ten minutes")
+    @Test("the default cap on Retry-After is a minute, the default of retry.maxRetryAfterSeconds")
     func defaultRetryAfterCap() {
         let policy = RetryPolicy(jitter: .seeded(1))
-        #expect(policy.maxRetryAfter == .seconds(600))
-        #expect(policy.delay(beforeRetry: 1, after: HTTPResponse(status: 503, headers: ["Retry-After": "100000"])) == .seconds(600))
+        #expect(policy.maxRetryAfter == .seconds(60))
+        #expect(policy.maxRetryAfter == .seconds(RetryConfiguration().maxRetryAfterSeconds))
+        #expect(policy.delay(beforeRetry: 1, after: HTTPResponse(status: 503, headers: ["Retry-After": "100000"])) == .seconds(60))
+    }
+
+    @Test("a cap of zero ignores Retry-After: the computed backoff applies")
+    func zeroCapIgnoresRetryAfter() {
+        let policy = RetryPolicy(initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(5), maxRetryAfter: .zero,
+                                 jitter: .seeded(1))
+        #expect(policy.delay(beforeRetry: 1, after: HTTPResponse(status: 429, headers: ["Retry-After": "99999"])) <= .milliseconds(5))
     }
 }

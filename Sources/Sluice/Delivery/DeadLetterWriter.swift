@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import Synchronization
 
@@ -12,36 +19,54 @@ import Synchronization
 /// and stay byte-exact, so the file can be replayed; only `privateAttributes` is removed from them, because it
 /// must never leave the engine. A plain substring replace over the whole record would turn a short key such as
 /// `test` into `pricing_page_[REDACTED]` inside an experiment name, or `k` into `"[REDACTED]ind"`.
+///
+/// A failed write (a full disk, a file size limit, an I/O error) is never silent: the first one is announced
+/// with the path and the system's error text, every record that could not be written is counted in
+/// ``failures`` (the summary's `deadLetterWriteFailures`, exit status 3), and a record cut off part-way is
+/// trimmed from the end of a regular file, so the file holds only whole records.
 public final class DeadLetterWriter: Sendable {
-    private let handle: Mutex<FileHandle?>
+    /// The file descriptor, -1 once closed.
+    private let descriptor: Mutex<Int32>
+    /// The path the records go to.
+    public let path: String
     private let redactor: Redactor
+    private let notices: Notices
     private let written = Atomic<Int>(0)
+    private let failed = Atomic<Int>(0)
 
     /// Opens (creating or appending to) `path`.
-    public init(path: String, redactor: Redactor) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-            }
+    /// - Throws: ``PipelineError`` naming the path and the system's reason when it cannot be opened.
+    public convenience init(path: String, redactor: Redactor) throws {
+        try self.init(path: path, redactor: redactor, notices: Notices())
+    }
+
+    init(path: String, redactor: Redactor, notices: Notices) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw PipelineError("dead-letter file \(path): cannot open: \(String(cString: strerror(errno)))")
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seekToEnd()
-        self.handle = Mutex(handle)
+        self.descriptor = Mutex(fd)
+        self.path = path
         self.redactor = redactor
+        self.notices = notices
     }
 
     /// Records written so far.
     public var count: Int { written.load(ordering: .relaxed) }
 
-    /// Writes one record per invalid input.
-    func writeInvalid(_ records: [InvalidInput]) {
+    /// Records that could not be written so far.
+    public var failures: Int { failed.load(ordering: .relaxed) }
+
+    /// Writes one record per invalid input (`kind` "incomplete" for the cut-off last line of a stopped stream).
+    func writeInvalid(_ records: [InvalidInput], kind: String = "invalid") {
         guard !records.isEmpty else { return }
         var out: [UInt8] = []
         let now = Self.now()
         for record in records {
             var w = JSONWriter(appendingTo: out)
             w.appendRaw("{\"time\":"); w.appendString(now)
-            w.appendRaw(",\"kind\":\"invalid\",\"reason\":"); w.appendString(redactor.redact(record.reason))
+            w.appendRaw(",\"kind\":"); w.appendString(kind)
+            w.appendRaw(",\"reason\":"); w.appendString(redactor.redact(record.reason))
             w.appendRaw(",\"line\":"); w.appendInt(Int64(record.line))
             if let index = record.index { w.appendRaw(",\"index\":"); w.appendInt(Int64(index)) }
             w.appendRaw(",\"raw\":")
@@ -89,19 +114,59 @@ public final class DeadLetterWriter: Sendable {
         return raw
     }
 
+    /// Appends `bytes` (`records` whole lines). On failure, counts the records that did not get out whole and
+    /// trims a torn last record from a regular file.
     private func write(_ bytes: [UInt8], records: Int) {
-        handle.withLock { handle in
-            try? handle?.write(contentsOf: Data(bytes))
+        guard records > 0 else { return }
+        let failure: (errno: Int32, unwritten: Int)? = descriptor.withLock { fd in
+            guard fd >= 0 else { return (EBADF, records) }
+            return bytes.withUnsafeBytes { raw -> (errno: Int32, unwritten: Int)? in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 {
+                        let code = n < 0 ? errno : EIO
+                        return (code, records - Self.trimTornRecord(fd: fd, written: raw[..<offset]))
+                    }
+                    offset += n
+                }
+                return nil
+            }
         }
-        written.add(records, ordering: .relaxed)
+        guard let failure else {
+            written.add(records, ordering: .relaxed)
+            return
+        }
+        written.add(records - failure.unwritten, ordering: .relaxed)
+        failed.add(failure.unwritten, ordering: .relaxed)
+        notices.post(.deadLetterWriteFailed(path: path, error: String(cString: strerror(failure.errno))), once: "dead-letter")
+    }
+
+    /// The number of whole records in `written`; a partial last record is cut off the end of a regular file so a
+    /// replay never meets half a line.
+    private static func trimTornRecord(fd: Int32, written: Slice<UnsafeRawBufferPointer>) -> Int {
+        var whole = 0
+        var lastNewline = -1
+        for (i, byte) in zip(written.indices, written) where byte == 0x0A {
+            whole += 1
+            lastNewline = i
+        }
+        let torn = written.count - (lastNewline + 1 - written.startIndex)
+        var info = stat()
+        if torn > 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size >= torn {
+            _ = ftruncate(fd, info.st_size - off_t(torn))
+        }
+        return whole
     }
 
     /// Flushes and closes the file.
     public func close() {
-        handle.withLock { handle in
-            try? handle?.synchronize()
-            try? handle?.close()
-            handle = nil
+        descriptor.withLock { fd in
+            guard fd >= 0 else { return }
+            _ = fsync(fd)
+            _ = Glibc.close(fd)
+            fd = -1
         }
     }
 

@@ -51,48 +51,79 @@ public struct HTTPDelivery: Sendable {
 
     /// Sends with retries. `abandon` is polled before each attempt, while an attempt is in flight and during
     /// backoff waits (every ``pollInterval``): when it returns true, the delivery stops (an attempt in flight is
-    /// cancelled) and returns `.failed(reason: "abandoned: drain deadline passed", ...)`. Task cancellation ends
-    /// the same way, with reason "abandoned: task cancelled".
+    /// cancelled) and returns `.failed(reason: "abandoned: drain deadline passed ...", ...)`. Task cancellation
+    /// ends the same way, with a reason starting "abandoned: task cancelled".
+    ///
+    /// Every reason names what happened first, then the attempts, then the last status seen (see
+    /// ``FailureReason``), e.g. `HTTP 503 Service Unavailable after 5 attempts: {"error":"down"}`.
     public func deliver(_ request: HTTPRequest, abandon: @escaping @Sendable () -> Bool) async -> DeliveryOutcome {
         let maxAttempts = max(1, policy.maxAttempts)
         let redactor = SecretRedactor(request: request)
         var attempts = 0
         var lastStatus: Int?
+        /// What the latest attempt ended with, for the reason when the delivery stops.
+        var last: (headline: String, detail: String)?
+        /// The latest status line seen, named when a later attempt failed without a response.
+        var lastStatusLine: String?
+
+        func stopped(_ stop: String, attemptsMade: Int) -> DeliveryOutcome {
+            var reason = stop
+            if attemptsMade > 0 {
+                reason += " after \(FailureReason.attempts(attemptsMade))"
+                if let last {
+                    reason += " (last: \(last.headline)\(last.detail.isEmpty ? "" : ": " + last.detail))"
+                }
+            }
+            return .failed(reason: reason, status: lastStatus, attempts: attemptsMade)
+        }
 
         while true {
-            if let stop = stopReason(abandon) {
-                return .failed(reason: stop, status: lastStatus, attempts: attempts)
-            }
+            if let stop = stopReason(abandon) { return stopped(stop, attemptsMade: attempts) }
             attempts += 1
-            let lastFailure: String
             let lastResponse: HTTPResponse?
             switch await attempt(request, abandon: abandon) {
             case .stopped(let stop):
-                return .failed(reason: stop, status: lastStatus, attempts: attempts)
+                return stopped(stop, attemptsMade: attempts)
             case .error(let error):
-                lastFailure = error.description
+                last = (Self.headline(error, timeout: timeout), "")
                 lastResponse = nil
             case .response(let response):
                 lastStatus = response.status
+                let line = FailureReason.status(response.status)
                 switch RetryPolicy.verdict(forStatus: response.status) {
                 case .delivered:
                     return .delivered(attempts: attempts, status: response.status)
                 case .final:
-                    let reason = redactor.reason(status: response.status, note: "not retried", body: response.body)
+                    let reason = FailureReason.gaveUp(line, attempts: attempts, note: "not retried",
+                                                      detail: redactor.bodyPrefix(response.body))
                     return .failed(reason: reason, status: response.status, attempts: attempts)
                 case .retry:
-                    lastFailure = redactor.reason(status: response.status, note: nil, body: response.body)
+                    last = (line, redactor.bodyPrefix(response.body))
+                    lastStatusLine = line
                     lastResponse = response
                 }
             }
             guard attempts < maxAttempts else {
-                let reason = "gave up after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(lastFailure)"
+                let failure = last ?? (headline: "no response", detail: "")
+                var note: String?
+                if lastResponse == nil, let lastStatusLine { note = "last status: \(lastStatusLine)" }
+                let reason = FailureReason.gaveUp(failure.headline, attempts: attempts, note: note, detail: failure.detail)
                 return .failed(reason: reason, status: lastStatus, attempts: attempts)
             }
             let delay = policy.delay(beforeRetry: attempts, after: lastResponse)
-            if let stop = await wait(delay, abandon: abandon) {
-                return .failed(reason: stop, status: lastStatus, attempts: attempts)
-            }
+            if let stop = await wait(delay, abandon: abandon) { return stopped(stop, attemptsMade: attempts) }
+        }
+    }
+
+    /// What a transport error says in a reason; a timeout names the limit, which the error itself does not know.
+    static func headline(_ error: HTTPTransportError, timeout: Duration) -> String {
+        switch error {
+        case .timedOut:
+            let (seconds, attoseconds) = timeout.components
+            let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+            return "timed out (no complete response within \(milliseconds) ms)"
+        default:
+            return error.description
         }
     }
 

@@ -92,17 +92,19 @@ public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConverti
     case timedOut
     /// The calling task was cancelled.
     case cancelled
-    /// The connection could not be made or broke before a response arrived; the text says which, briefly.
+    /// The connection could not be made, or broke before the whole response arrived; the text says what
+    /// happened in a few words ("connection refused", "connection reset by peer", "incomplete response: ...",
+    /// "DNS failure: ...") and is the whole ``description``.
     case connectionFailed(String)
     /// Something answered, but not with HTTP.
     case invalidResponse
 
-    /// A short, secret-free sentence fragment such as "timed out".
+    /// A short, secret-free sentence fragment such as "timed out" or "connection refused".
     public var description: String {
         switch self {
         case .timedOut: "timed out"
         case .cancelled: "cancelled"
-        case .connectionFailed(let detail): "connection failed: \(detail)"
+        case .connectionFailed(let detail): detail
         case .invalidResponse: "invalid response"
         }
     }

@@ -19,7 +19,8 @@ public struct RetryPolicy: Sendable {
     public var initialBackoff: Duration
     /// The longest computed wait before a retry (a `Retry-After` may ask for more, up to ``maxRetryAfter``).
     public var maxBackoff: Duration
-    /// The most a `Retry-After` header can make us wait. Default: 10 minutes.
+    /// The most a `Retry-After` header can make us wait (a longer one waits this long). Default: 60 s, the
+    /// configuration's `retry.maxRetryAfterSeconds`.
     public var maxRetryAfter: Duration
     /// Where the jitter comes from; inject ``JitterSource/seeded(_:)`` for reproducible tests.
     public var jitter: JitterSource
@@ -27,7 +28,7 @@ public struct RetryPolicy: Sendable {
     /// Creates a policy. Defaults follow the Segment and Statsig SDKs' habits: a few attempts, 100 ms growing
     /// to 10 s.
     public init(maxAttempts: Int = 5, initialBackoff: Duration = .milliseconds(100), maxBackoff: Duration = .seconds(10),
-                maxRetryAfter: Duration = .seconds(600), jitter: JitterSource = .system) {
+                maxRetryAfter: Duration = .seconds(60), jitter: JitterSource = .system) {
         self.maxAttempts = maxAttempts
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff

@@ -106,25 +106,31 @@ public struct URLSessionTransport: HTTPTransport {
         return .success(HTTPResponse(status: http.statusCode, headers: headers, body: data.map { [UInt8]($0) } ?? []))
     }
 
-    /// Maps Foundation's errors to short, URL-free descriptions (URLError's own text embeds the URL, which can
-    /// carry keys in its query).
+    /// Maps Foundation's errors to short, URL-free descriptions of what happened (URLError's own text embeds
+    /// the URL, which can carry keys in its query, and libcurl's embeds the host, so neither is copied).
     static func transportError(_ error: any Error) -> HTTPTransportError {
         guard let urlError = error as? URLError else {
-            return .connectionFailed("error \((error as NSError).code)")
+            return .connectionFailed("network error \((error as NSError).code)")
         }
         switch urlError.code {
         case .timedOut: return .timedOut
         case .cancelled: return .cancelled
-        case .cannotConnectToHost: return .connectionFailed("cannot connect to host")
-        case .cannotFindHost, .dnsLookupFailed: return .connectionFailed("cannot resolve host")
-        case .networkConnectionLost: return .connectionFailed("connection lost")
-        case .notConnectedToInternet: return .connectionFailed("not connected")
-        case .badServerResponse: return .connectionFailed("bad server response")
+        // swift-corelibs-foundation reports only ECONNREFUSED as cannotConnectToHost.
+        case .cannotConnectToHost: return .connectionFailed(TransportFailure.refused)
+        case .cannotFindHost, .dnsLookupFailed: return .connectionFailed(TransportFailure.dns)
+        // ... and ECONNRESET while sending or receiving as networkConnectionLost.
+        case .networkConnectionLost: return .connectionFailed(TransportFailure.reset)
+        // libcurl's CURLE_GOT_NOTHING: the connection closed before any byte of a response.
+        case .badServerResponse: return .connectionFailed(TransportFailure.nothing)
+        case .notConnectedToInternet: return .connectionFailed(TransportFailure.unreachable)
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
              .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot, .clientCertificateRejected:
             return .connectionFailed("TLS failure (URLError \(urlError.code.rawValue))")
         case .unsupportedURL, .badURL: return .connectionFailed("unsupported URL")
-        default: return .connectionFailed("URLError \(urlError.code.rawValue)")
+        default:
+            // Everything else arrives as URLError -1 with libcurl's message as the description: classify that.
+            return .connectionFailed(TransportFailure.classify(curlMessage: urlError.localizedDescription)
+                ?? "network error (URLError \(urlError.code.rawValue))")
         }
     }
 }

@@ -3,11 +3,13 @@ struct DestinationFactory {
     let options: PipelineOptions
     let redactor: Redactor
     let standardOutput: FileDescriptorSink
+    let notices: Notices
 
-    init(options: PipelineOptions, redactor: Redactor) {
+    init(options: PipelineOptions, redactor: Redactor, notices: Notices = Notices()) {
         self.options = options
         self.redactor = redactor
-        self.standardOutput = FileDescriptorSink(fd: options.standardOutput)
+        self.notices = notices
+        self.standardOutput = FileDescriptorSink(fd: options.standardOutput, notices: notices)
     }
 
     func parts(for destination: DestinationConfiguration) throws -> DestinationBranch.Parts {

@@ -22,7 +22,7 @@ struct DryRunSender: BatchSender {
         case .success(let built): request = built
         case .failure(let error): return .failed(reason: error.reason, attempts: 0)
         }
-        if let error = sink.write(line(for: request)) { return .failed(reason: "dry run: \(error)", attempts: 0) }
+        if let error = sink.write(line(for: request)) { return .writeFailed(reason: "dry run: \(error)") }
         return .delivered(attempts: 0)
     }
 

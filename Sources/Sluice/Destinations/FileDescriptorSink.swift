@@ -9,22 +9,33 @@ import Synchronization
 
 /// Writes whole byte blocks to a file descriptor, one writer at a time, so output from several destinations
 /// sharing standard output (a stdout destination and dry-run requests) never interleaves mid-line.
+///
+/// A failed write is reported (the first time, through ``Notices``) and its batch dead-lettered by the caller.
+/// `EPIPE` means the reader is gone for good (`sluice | head -1`): from then on every write fails at once without
+/// touching the descriptor, and the notice makes the pipeline stop reading input. A batch that failed part-way
+/// is dead-lettered whole, so a replay may repeat its first lines (duplicates carry the same timeUUID).
 final class FileDescriptorSink: Sendable {
     private let fd: Int32
     private let closeOnDeinit: Bool
+    /// What the output is called in reasons and notices: "standard output" or the file's path.
+    let name: String
+    private let notices: Notices
     private let lock = Mutex(())
+    private let readerGone = Atomic<Bool>(false)
 
-    init(fd: Int32, closeOnDeinit: Bool = false) {
+    init(fd: Int32, name: String = "standard output", closeOnDeinit: Bool = false, notices: Notices = Notices()) {
         self.fd = fd
+        self.name = name
         self.closeOnDeinit = closeOnDeinit
+        self.notices = notices
     }
 
     /// Opens `path` (created if missing) for appending, or emptied first when `mode` is truncate.
-    convenience init(path: String, mode: FileWriteMode) throws(SinkError) {
+    convenience init(path: String, mode: FileWriteMode = .append, notices: Notices = Notices()) throws(SinkError) {
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == .truncate ? O_TRUNC : O_APPEND)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw SinkError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        self.init(fd: fd, closeOnDeinit: true)
+        self.init(fd: fd, name: path, closeOnDeinit: true, notices: notices)
     }
 
     deinit {
@@ -36,22 +47,35 @@ final class FileDescriptorSink: Sendable {
         var description: String { message }
     }
 
-    /// Writes all of `bytes`, retrying partial writes and interruptions. Returns nil, or the error text.
+    /// The reason given for batches not written because the reader closed the output.
+    var closedReason: String { "\(name) closed by its reader (broken pipe): not written" }
+
+    /// Writes all of `bytes`, retrying partial writes and interruptions. Returns nil, or the reason it failed.
     func write(_ bytes: [UInt8]) -> String? {
-        lock.withLock { _ in
-            bytes.withUnsafeBytes { raw -> String? in
+        if readerGone.load(ordering: .relaxed) { return closedReason }
+        let failure: Int32? = lock.withLock { _ in
+            bytes.withUnsafeBytes { raw -> Int32? in
                 var offset = 0
                 while offset < raw.count {
                     let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                     if n < 0 {
                         if errno == EINTR || errno == EAGAIN { continue }
-                        return "write failed: \(String(cString: strerror(errno)))"
+                        return errno
                     }
                     offset += n
                 }
                 return nil
             }
         }
+        guard let failure else { return nil }
+        if failure == EPIPE {
+            readerGone.store(true, ordering: .relaxed)
+            notices.post(.outputClosed(output: name), once: "closed\u{0}\(name)")
+            return closedReason
+        }
+        let error = String(cString: strerror(failure))
+        notices.post(.outputWriteFailed(output: name, error: error), once: "write\u{0}\(name)")
+        return "write to \(name) failed: \(error)"
     }
 }
 
@@ -60,7 +84,7 @@ struct FileDescriptorSender: BatchSender {
     let sink: FileDescriptorSink
 
     func send(_ batch: Batch, abandon: @escaping @Sendable () -> Bool) async -> SendOutcome {
-        if let error = sink.write(batch.body) { return .failed(reason: error, attempts: 1) }
+        if let error = sink.write(batch.body) { return .writeFailed(reason: error) }
         return .delivered(attempts: 1)
     }
 }

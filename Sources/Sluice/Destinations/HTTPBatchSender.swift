@@ -4,7 +4,10 @@ import Synchronization
 /// ``HTTPRequestTarget`` and sends it with ``HTTPDelivery`` (retries, backoff, `Retry-After`, timeout, abandon).
 ///
 /// A batch that cannot be delivered comes back as `.failed` with the delivery's reason (status and the first
-/// bytes of the response, request secrets removed); the ``Sender`` stage then dead-letters its events.
+/// bytes of the response, request secrets removed); the ``Sender`` stage then dead-letters its events. A batch
+/// refused whole with a status that one part of it can cause (``BatchSplitPolicy/statuses(for:)``: 413, and 400
+/// from Segment and Heap) is split in halves, each sent on its own, down to single events, which are then
+/// dead-lettered with the status: one bad event does not take the others with it.
 struct HTTPBatchSender: BatchSender {
     let target: HTTPRequestTarget
     let delivery: HTTPDelivery
@@ -13,64 +16,95 @@ struct HTTPBatchSender: BatchSender {
     let serial: SerialGate?
     /// Keeps a transport this sender created alive, and invalidates its session when the last copy goes.
     let owner: TransportOwner?
+    /// Final statuses after which a batch is split and its halves are sent again.
+    let splitStatuses: Set<Int>
 
-    init(target: HTTPRequestTarget, delivery: HTTPDelivery, serial: SerialGate? = nil, owner: TransportOwner? = nil) {
+    init(target: HTTPRequestTarget, delivery: HTTPDelivery, serial: SerialGate? = nil, owner: TransportOwner? = nil,
+         splitStatuses: Set<Int> = [413]) {
         self.target = target
         self.delivery = delivery
         self.serial = serial
         self.owner = owner
+        self.splitStatuses = splitStatuses
     }
 
     func send(_ batch: Batch, abandon: @escaping @Sendable () -> Bool) async -> SendOutcome {
+        // The gate is held through any splitting, so the parts of a batch keep their place in the order too.
+        if let serial { await serial.acquire() }
+        defer { serial?.release() }
+        var budget = BatchSplitPolicy.requestBudget(events: batch.eventCount)
+        return await send(batch, isPart: false, budget: &budget, abandon: abandon)
+    }
+
+    private func send(_ batch: Batch, isPart: Bool, budget: inout Int,
+                      abandon: @escaping @Sendable () -> Bool) async -> SendOutcome {
         let request: HTTPRequest
         switch target.request(for: batch) {
         case .success(let built): request = built
         case .failure(let error): return .failed(reason: error.reason, attempts: 0)
         }
-        if let serial { await serial.acquire() }
-        let outcome = await delivery.deliver(request, abandon: abandon)
-        serial?.release()
-        switch outcome {
-        case .delivered(let attempts, _): return .delivered(attempts: attempts)
-        case .failed(let reason, _, let attempts): return .failed(reason: reason, attempts: attempts)
+        switch await delivery.deliver(request, abandon: abandon) {
+        case .delivered(let attempts, _):
+            return .delivered(attempts: attempts)
+        case .failed(let reason, let status, let attempts):
+            guard let status, splitStatuses.contains(status), !abandon() else {
+                return .failed(reason: reason, attempts: attempts)
+            }
+            guard let (first, second) = batch.halves() else {
+                return .failed(reason: isPart ? reason + " (the event alone, after splitting its batch)" : reason,
+                               attempts: attempts)
+            }
+            guard budget >= 2 else {
+                return .failed(reason: reason + " (not split further: this batch's split budget is used up)",
+                               attempts: attempts)
+            }
+            budget -= 2
+            let firstOutcome = await send(first, isPart: true, budget: &budget, abandon: abandon)
+            let secondOutcome = await send(second, isPart: true, budget: &budget, abandon: abandon)
+            return .split(attempts: attempts, parts: [SettledPart(batch: first, outcome: firstOutcome),
+                                                      SettledPart(batch: second, outcome: secondOutcome)])
         }
     }
 }
 
 extension HTTPBatchSender {
-    /// The sender for `destination`, sending through `transport` (or a URLSession transport of its own when nil).
+    /// The sender for `destination`, sending through `transport` (or a transport of its own when nil, see
+    /// ``DefaultHTTPTransport``).
     init(target: HTTPRequestTarget, destination: DestinationConfiguration, transport: (any HTTPTransport)?) {
         let base: any HTTPTransport, owner: TransportOwner?
         if let transport {
             (base, owner) = (transport, nil)
         } else {
-            let created = TransportOwner(URLSessionTransport(maxConnectionsPerHost: destination.concurrency))
+            let created = TransportOwner(DefaultHTTPTransport.make(maxConnectionsPerHost: destination.concurrency))
             (base, owner) = (created.transport, created)
         }
         let policy = RetryPolicy(maxAttempts: max(1, destination.retry.maxAttempts),
                                  initialBackoff: .milliseconds(max(0, destination.retry.initialBackoffMs)),
-                                 maxBackoff: .milliseconds(max(0, destination.retry.maxBackoffMs)))
+                                 maxBackoff: .milliseconds(max(0, destination.retry.maxBackoffMs)),
+                                 maxRetryAfter: .seconds(max(0, destination.retry.maxRetryAfterSeconds)))
         let gated = RetryAfterGateTransport(base: base, gate: RetryAfterGate(),
                                             maxPause: policy.maxRetryAfter)
         var serial: SerialGate?
         if case .statsigIDLists = destination.kind { serial = SerialGate() }
         self.init(target: target,
                   delivery: HTTPDelivery(transport: gated, policy: policy, timeout: .milliseconds(max(1, destination.timeoutMs))),
-                  serial: serial, owner: owner)
+                  serial: serial, owner: owner, splitStatuses: BatchSplitPolicy.statuses(for: destination.kind))
     }
 }
 
-/// Owns a ``URLSessionTransport`` created for one destination: when the pipeline (and so every copy of the
-/// sender) is gone, the session is invalidated, which releases its connections and lets it be freed.
+/// Owns a transport created for one destination: when the pipeline (and so every copy of the sender) is gone,
+/// it is shut down (a URLSession is invalidated), which releases its connections and lets it be freed.
 final class TransportOwner: Sendable {
-    let transport: URLSessionTransport
+    let transport: any HTTPTransport
+    private let shutdown: @Sendable () -> Void
 
-    init(_ transport: URLSessionTransport) {
-        self.transport = transport
+    init(_ made: (any HTTPTransport, shutdown: @Sendable () -> Void)) {
+        self.transport = made.0
+        self.shutdown = made.shutdown
     }
 
     deinit {
-        transport.invalidate()
+        shutdown()
     }
 }
 

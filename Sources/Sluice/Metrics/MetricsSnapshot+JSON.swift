@@ -3,7 +3,7 @@ extension MetricsSnapshot {
     /// prints, and easy to ship to a log pipeline without a JSON library.
     ///
     /// Shape: `{"phase", "elapsedSeconds", "eventsPerSecond", "intervalEventsPerSecond"?, "ingested", "invalid",
-    /// "duplicates", "filtered", "queuedChunks", "pending", "dedupe": {...}, "latencySeconds"?: {"p50","p99","max"},
+    /// "duplicates", "filtered", "queuedChunks", "pending", "deadLetterWriteFailures", "dedupe": {...}, "latencySeconds"?: {"p50","p99","max"},
     /// "destinations": {NAME: {...}}}`.
     public func jsonBytes() -> [UInt8] {
         var w = JSONWriter(capacity: 256 + destinations.count * 256)
@@ -19,6 +19,7 @@ extension MetricsSnapshot {
         w.appendRaw(",\"filtered\":"); w.appendInt(Int64(filtered))
         w.appendRaw(",\"queuedChunks\":"); w.appendInt(Int64(queuedChunks))
         w.appendRaw(",\"pending\":"); w.appendInt(Int64(pending))
+        w.appendRaw(",\"deadLetterWriteFailures\":"); w.appendInt(Int64(deadLetterWriteFailures))
         w.appendRaw(",\"dedupe\":{\"size\":"); w.appendInt(Int64(dedupe.size))
         w.appendRaw(",\"capacityEvictions\":"); w.appendInt(Int64(dedupe.capacityEvictions))
         w.appendRaw(",\"windowEvictions\":"); w.appendInt(Int64(dedupe.windowEvictions))
@@ -43,6 +44,7 @@ extension MetricsSnapshot {
             w.appendRaw(",\"requests\":"); w.appendInt(Int64(d.requests))
             w.appendRaw(",\"retries\":"); w.appendInt(Int64(d.retries))
             w.appendRaw(",\"failedRequests\":"); w.appendInt(Int64(d.failedRequests))
+            w.appendRaw(",\"writeFailures\":"); w.appendInt(Int64(d.writeFailures))
             w.appendRaw(",\"inFlight\":"); w.appendInt(Int64(d.inFlight))
             w.appendRaw(",\"queuedChunks\":"); w.appendInt(Int64(d.queuedChunks))
             w.appendRaw(",\"queuedForBatcher\":"); w.appendInt(Int64(d.queuedForBatcher))

@@ -34,6 +34,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public var retries: Int
         /// Batches whose last attempt failed.
         public var failedRequests: Int
+        /// Events a stdout or file destination could not write (also counted as dead-lettered).
+        public var writeFailures: Int
         /// Batches being sent right now (at most the destination's `concurrency`).
         public var inFlight: Int
         /// Event chunks waiting for this destination's identifier mapper (fan-out has handed them over).
@@ -49,7 +51,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
         /// Creates a value; for tests and for services that merge metrics from several pipelines.
         public init(delivered: Int = 0, filtered: Int = 0, deadLettered: Int = 0, dropped: Int = 0, requests: Int = 0,
                     retries: Int = 0, failedRequests: Int = 0, inFlight: Int = 0, queuedChunks: Int = 0,
-                    queuedForBatcher: Int = 0, queuedBatches: Int = 0, pending: Int = 0) {
+                    queuedForBatcher: Int = 0, queuedBatches: Int = 0, pending: Int = 0, writeFailures: Int = 0) {
             self.delivered = delivered
             self.filtered = filtered
             self.deadLettered = deadLettered
@@ -57,6 +59,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
             self.requests = requests
             self.retries = retries
             self.failedRequests = failedRequests
+            self.writeFailures = writeFailures
             self.inFlight = inFlight
             self.queuedChunks = queuedChunks
             self.queuedForBatcher = queuedForBatcher
@@ -110,12 +113,14 @@ public struct MetricsSnapshot: Sendable, Equatable {
     public var intervalEventsPerSecond: Double?
     /// Ingest-to-delivery latency of delivered events so far (nil until something was delivered).
     public var latency: Summary.LatencySummary?
+    /// Dead-letter records that could not be written to the dead-letter file so far.
+    public var deadLetterWriteFailures: Int
 
     /// Creates a value; for tests and for services that merge metrics from several pipelines.
     public init(phase: Phase = .notStarted, ingested: Int = 0, invalid: Int = 0, duplicates: Int = 0, filtered: Int = 0,
                 queuedChunks: Int = 0, destinations: [String: DestinationMetrics] = [:], dedupe: DedupeMetrics = DedupeMetrics(),
                 elapsedSeconds: Double = 0, eventsPerSecond: Double = 0, intervalEventsPerSecond: Double? = nil,
-                latency: Summary.LatencySummary? = nil) {
+                latency: Summary.LatencySummary? = nil, deadLetterWriteFailures: Int = 0) {
         self.phase = phase
         self.ingested = ingested
         self.invalid = invalid
@@ -128,6 +133,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
         self.eventsPerSecond = eventsPerSecond
         self.intervalEventsPerSecond = intervalEventsPerSecond
         self.latency = latency
+        self.deadLetterWriteFailures = deadLetterWriteFailures
     }
 
     /// Ingested events per second between `previous` and this snapshot (zero when no time passed), so a caller

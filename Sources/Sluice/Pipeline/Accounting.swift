@@ -12,6 +12,10 @@ final class Accounting: Sendable {
         var deadLettered = 0
         var dropped = 0
         var filteredByReason: [FilterReason: Int] = [:]
+        /// Dead-lettered events per reason class (``DeadLetterReason``).
+        var deadLetteredByReason: [String: Int] = [:]
+        /// Events a stdout or file destination could not write (also in `deadLettered`).
+        var writeFailures = 0
         var requests = 0
         var retries = 0
         var failedRequests = 0
@@ -25,6 +29,8 @@ final class Accounting: Sendable {
         var filteredByReason: [FilterReason: Int] = [:]
         var destinations: [String: DestinationCounts] = [:]
         var invalidLines = 0
+        /// Partial last lines of a stream stopped by a drain (read, so counted, but not invalid).
+        var incomplete = 0
     }
 
     private let state: Mutex<Counts>
@@ -50,6 +56,10 @@ final class Accounting: Sendable {
         state.withLock { counts in
             for name in destinationNames { counts.destinations[name, default: DestinationCounts()].dropped += n }
         }
+    }
+
+    func recordIncomplete(_ n: Int) {
+        state.withLock { $0.incomplete += n }
     }
 
     func recordDuplicates(_ n: Int) {

@@ -206,12 +206,19 @@ public struct RetryConfiguration: Sendable, Equatable {
     public var initialBackoffMs: Int
     /// The longest wait between attempts.
     public var maxBackoffMs: Int
+    /// The longest pause a server's `Retry-After` can impose (a longer one waits this long); 0 ignores the
+    /// header. Range 0...3600, default 60.
+    public var maxRetryAfterSeconds: Int
+    /// What validation accepts for ``maxRetryAfterSeconds``: up to an hour.
+    public static let maxRetryAfterSecondsRange = 0...3600
 
     /// Creates a retry policy; the defaults make 5 attempts waiting 100 ms, 200 ms, 400 ms, 800 ms.
-    public init(maxAttempts: Int = 5, initialBackoffMs: Int = 100, maxBackoffMs: Int = 10_000) {
+    public init(maxAttempts: Int = 5, initialBackoffMs: Int = 100, maxBackoffMs: Int = 10_000,
+                maxRetryAfterSeconds: Int = 60) {
         self.maxAttempts = maxAttempts
         self.initialBackoffMs = initialBackoffMs
         self.maxBackoffMs = maxBackoffMs
+        self.maxRetryAfterSeconds = maxRetryAfterSeconds
     }
 }
 
@@ -418,6 +425,9 @@ extension DestinationConfiguration {
             problems.add("\(path).retry.maxBackoffMs", "must be at least initialBackoffMs (\(retry.initialBackoffMs))")
         } else {
             problems.within(retry.maxBackoffMs, ConfigurationRange.retryBackoffMs, "\(path).retry.maxBackoffMs")
+        }
+        if !RetryConfiguration.maxRetryAfterSecondsRange.contains(retry.maxRetryAfterSeconds) {
+            problems.add("\(path).retry.maxRetryAfterSeconds", "must be from 0 to 3600 (got \(retry.maxRetryAfterSeconds))")
         }
         problems.within(concurrency, ConfigurationRange.concurrency, "\(path).concurrency")
         problems.within(timeoutMs, ConfigurationRange.timeoutMs, "\(path).timeoutMs")

@@ -287,10 +287,11 @@ struct ConfigurationDecoder {
             destination.batch.maxDelayMs = try batch.int("maxDelayMs") ?? destination.batch.maxDelayMs
         }
         if let retry = try object.object("retry") {
-            try retry.allowOnly(["maxAttempts", "initialBackoffMs", "maxBackoffMs"])
+            try retry.allowOnly(["maxAttempts", "initialBackoffMs", "maxBackoffMs", "maxRetryAfterSeconds"])
             destination.retry.maxAttempts = try retry.int("maxAttempts") ?? destination.retry.maxAttempts
             destination.retry.initialBackoffMs = try retry.int("initialBackoffMs") ?? destination.retry.initialBackoffMs
             destination.retry.maxBackoffMs = try retry.int("maxBackoffMs") ?? destination.retry.maxBackoffMs
+            destination.retry.maxRetryAfterSeconds = try retry.int("maxRetryAfterSeconds") ?? destination.retry.maxRetryAfterSeconds
         }
         destination.concurrency = try object.int("concurrency") ?? destination.concurrency
         destination.timeoutMs = try object.int("timeoutMs") ?? destination.timeoutMs

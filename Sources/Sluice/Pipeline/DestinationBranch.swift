@@ -27,14 +27,16 @@ struct DestinationBranch: Sendable {
     let inFlight = InFlightCounter()
 
     init(parts: Parts, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
-         latency: LatencyHistogram, queueCapacity: Int) {
+         latency: LatencyHistogram, queueCapacity: Int, redactor: Redactor = Redactor(secrets: []),
+         notices: Notices = Notices()) {
         name = parts.name
         overflow = parts.overflow
         queue = BoundedChannel(capacity: queueCapacity)
         batcherQueue = BoundedChannel(capacity: queueCapacity)
         // Enough finished batches to keep every worker busy, and no more: memory stays bounded.
         batchQueue = BoundedChannel(capacity: max(2, parts.concurrency))
-        let recorder = DeliveryRecorder(destination: parts.name, accounting: accounting, deadLetters: deadLetters, latency: latency)
+        let recorder = DeliveryRecorder(destination: parts.name, accounting: accounting, deadLetters: deadLetters, latency: latency,
+                                        redactor: redactor, notices: notices)
         mapper = IdentifierMapper(destination: parts.name, selection: parts.selection, rule: parts.rule, accounting: accounting)
         batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)
         sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)

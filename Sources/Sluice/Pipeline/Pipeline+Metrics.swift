@@ -32,7 +32,7 @@ extension Pipeline {
                 requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
                 inFlight: branch.inFlight.current, queuedChunks: branch.queue.count,
                 queuedForBatcher: branch.batcherQueue.count, queuedBatches: branch.batchQueue.count,
-                pending: max(0, expected - settled))
+                pending: max(0, expected - settled), writeFailures: d.writeFailures)
         }
 
         let elapsed = start.map { Double((finish ?? Clock.nanoseconds()) &- $0) / 1e9 } ?? 0
@@ -46,6 +46,6 @@ extension Pipeline {
             dedupe: MetricsSnapshot.DedupeMetrics(size: dedupe.size, capacityEvictions: dedupe.capacityEvictions,
                                                   windowEvictions: dedupe.windowEvictions, memoryBytes: dedupe.memoryBytes),
             elapsedSeconds: elapsed, eventsPerSecond: elapsed > 0 ? Double(counts.ingested) / elapsed : 0,
-            latency: latencySummary)
+            latency: latencySummary, deadLetterWriteFailures: deadLetters?.failures ?? 0)
     }
 }

@@ -24,6 +24,10 @@ public struct PipelineOptions: Sendable {
     /// Replaying dead letters for this destination only (`--replay-destination`): dead-letter records of other
     /// destinations are filtered, and the other destinations filter every event.
     public var replayDestination: String? = nil
+    /// Called as things happen that an operator should hear about: a new dead-letter reason per destination,
+    /// a failed dead-letter, stdout or file write, an output whose reader went away. Each at most once per run
+    /// (per destination or output); the command line prints them on standard error.
+    public var onNotice: (@Sendable (PipelineNotice) -> Void)?
 
     /// Creates options; every field has a default.
     public init(input: InputSource = .none, deadLetterPath: String? = nil, dryRun: Bool = false,
@@ -82,6 +86,7 @@ public final class Pipeline: Sendable {
     let ingestor: Ingestor
     let branches: [DestinationBranch]
     let deadLetters: DeadLetterWriter?
+    let notices: Notices
     let started = Atomic<Bool>(false)
     let startTime = Mutex<UInt64?>(nil)
     let inputError = Mutex<String?>(nil)
@@ -99,11 +104,13 @@ public final class Pipeline: Sendable {
         self.configuration = configuration
         self.options = options
         let redactor = Redactor(secrets: configuration.secrets)
-        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor) }
+        let notices = Notices(handler: options.onNotice)
+        self.notices = notices
+        let deadLetters = try options.deadLetterPath.map { try DeadLetterWriter(path: $0, redactor: redactor, notices: notices) }
         self.deadLetters = deadLetters
 
         // Destinations first: their names are the accounting's columns.
-        let factory = DestinationFactory(options: options, redactor: redactor)
+        let factory = DestinationFactory(options: options, redactor: redactor, notices: notices)
         // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
         // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
         if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
@@ -120,7 +127,7 @@ public final class Pipeline: Sendable {
         let capacity = max(1, configuration.input.queueCapacity)
         branches = parts.map { [shutdownState, latency] in
             DestinationBranch(parts: $0, accounting: accounting, deadLetters: deadLetters, shutdown: shutdownState,
-                              latency: latency, queueCapacity: capacity)
+                              latency: latency, queueCapacity: capacity, redactor: redactor, notices: notices)
         }
 
         ingestQueue = BoundedChannel(capacity: capacity)
@@ -132,6 +139,12 @@ public final class Pipeline: Sendable {
         ingestor = Ingestor(options: decoderOptions, chunkSize: configuration.input.chunkSize,
                             maxLineBytes: configuration.input.maxLineBytes, output: ingestQueue, accounting: accounting,
                             invalidSink: InvalidSink(deadLetters: deadLetters, report: options.onInvalid))
+        // An output whose reader is gone (`sluice | head -1`) will never take another event: stop reading input,
+        // and let the other destinations drain within the drain timeout. Weak: the pipeline owns the notices.
+        notices.react { [weak self] notice in
+            guard case .outputClosed = notice, let self else { return }
+            self.shutdown(gracePeriod: .milliseconds(Int(self.configuration.drainTimeoutSeconds * 1000)))
+        }
     }
 
     /// Runs until the input ends (or ``finish()``), then drains and returns the summary. Cancelling the task
@@ -172,7 +185,9 @@ public final class Pipeline: Sendable {
     public func finish() {
         shutdownState.beginDrain()
         gate.close()
-        blockQueue.finish()
+        // A byte source stops reading and finishes the block queue itself, after handing over the block it has
+        // read: finishing it here would refuse that block, and bytes already read would be in no count.
+        if case .none = options.input { blockQueue.finish() }
     }
 
     /// Like ``finish()``, but gives up on delivery after `gracePeriod`: batches still queued or retrying then
@@ -239,7 +254,8 @@ public final class Pipeline: Sendable {
             destinations[name] = Summary.DestinationSummary(
                 delivered: d.delivered, filtered: d.filtered, deadLettered: d.deadLettered, dropped: d.dropped,
                 filteredByReason: Dictionary(uniqueKeysWithValues: d.filteredByReason.map { ($0.key.description, $0.value) }),
-                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests)
+                requests: d.requests, retries: d.retries, failedRequests: d.failedRequests,
+                deadLetteredByReason: d.deadLetteredByReason, writeFailures: d.writeFailures)
         }
         var summary = Summary(
             ingested: counts.ingested, invalid: counts.invalid, duplicates: counts.duplicates, filtered: counts.filtered,
@@ -249,6 +265,8 @@ public final class Pipeline: Sendable {
         summary.capacityEvictions = dedupe.capacityEvictions
         summary.windowEvictions = dedupe.windowEvictions
         summary.dryRun = options.dryRun
+        summary.deadLetterWriteFailures = deadLetters?.failures ?? 0
+        summary.incompleteLines = counts.incomplete
         if case .remote = specsLoader?.source { summary.statsigSpecs = specsLoader?.status }
         if let p50 = latency.quantile(0.5), let p99 = latency.quantile(0.99) {
             summary.latency = Summary.LatencySummary(p50: p50, p99: p99, max: latency.max)

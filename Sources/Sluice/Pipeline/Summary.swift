@@ -17,6 +17,12 @@ public struct Summary: Sendable, Equatable {
         public var filteredByReason: [String: Int]
         /// Requests (or writes) sent, retries among them, and requests that failed.
         public var requests: Int, retries: Int, failedRequests: Int
+        /// Dead-lettered events per reason class, e.g. `"HTTP 401 Unauthorized"` (details such as the response
+        /// body are in each dead-letter record); at most 32 classes, then `"other reasons"`.
+        public var deadLetteredByReason: [String: Int] = [:]
+        /// Events a stdout or file destination could not write (a full disk, a closed pipe). They are also in
+        /// ``deadLettered``; any makes the exit status 3.
+        public var writeFailures = 0
     }
 
     /// Events decoded (a batch line counts its events).
@@ -39,6 +45,14 @@ public struct Summary: Sendable, Equatable {
 
     /// Ingest-to-delivery latency of delivered events (nil when nothing was delivered).
     public var latency: LatencySummary?
+
+    /// Partial last lines left when a drain stopped a stream mid-line (0 or 1): read, so counted, and kept in
+    /// the dead-letter file as `"kind":"incomplete"`, but not invalid: the producer was interrupted.
+    public var incompleteLines = 0
+
+    /// Dead-letter records (undeliverable events and invalid lines) that could not be written to the dead-letter
+    /// file; any makes the exit status 3.
+    public var deadLetterWriteFailures = 0
 
     /// Keys the dedupe table forgot because it was full: duplicates further apart than it remembers are missed.
     public var capacityEvictions = 0
@@ -70,9 +84,16 @@ public struct Summary: Sendable, Equatable {
         return destinations.values.allSatisfy { $0.delivered + $0.filtered + $0.deadLettered + $0.dropped == expected }
     }
 
-    /// The exit status of the contract: 1 when any event was dead-lettered or dropped, else 0.
+    /// The exit status of the contract: 3 when Sluice could not record what happened to some events (a
+    /// dead-letter, stdout or file write failed), else 1 when any event was dead-lettered or dropped, else 0.
     public var exitStatus: Int32 {
-        destinations.values.contains { $0.deadLettered > 0 || $0.dropped > 0 } ? 1 : 0
+        if couldNotRecordEverything { return 3 }
+        return destinations.values.contains { $0.deadLettered > 0 || $0.dropped > 0 } ? 1 : 0
+    }
+
+    /// Whether a dead-letter, stdout or file write failed during the run.
+    public var couldNotRecordEverything: Bool {
+        deadLetterWriteFailures > 0 || destinations.values.contains { $0.writeFailures > 0 }
     }
 
     /// The summary as one JSON object (keys in a stable order).
@@ -93,12 +114,16 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"deadLettered\":"); w.appendInt(Int64(d.deadLettered))
             w.appendRaw(",\"dropped\":"); w.appendInt(Int64(d.dropped))
             w.appendRaw(",\"filteredByReason\":"); Self.appendCounts(d.filteredByReason, to: &w)
+            w.appendRaw(",\"deadLetteredByReason\":"); Self.appendCounts(d.deadLetteredByReason, to: &w)
+            w.appendRaw(",\"writeFailures\":"); w.appendInt(Int64(d.writeFailures))
             w.appendRaw(",\"requests\":"); w.appendInt(Int64(d.requests))
             w.appendRaw(",\"retries\":"); w.appendInt(Int64(d.retries))
             w.appendRaw(",\"failedRequests\":"); w.appendInt(Int64(d.failedRequests))
             w.appendByte(UInt8(ascii: "}"))
         }
-        w.appendRaw("},\"dedupeEvictions\":{\"capacity\":"); w.appendInt(Int64(capacityEvictions))
+        w.appendRaw("},\"incompleteLines\":"); w.appendInt(Int64(incompleteLines))
+        w.appendRaw(",\"deadLetterWriteFailures\":"); w.appendInt(Int64(deadLetterWriteFailures))
+        w.appendRaw(",\"dedupeEvictions\":{\"capacity\":"); w.appendInt(Int64(capacityEvictions))
         w.appendRaw(",\"window\":"); w.appendInt(Int64(windowEvictions))
         if let latency {
             w.appendRaw("},\"latencySeconds\":{\"p50\":"); w.appendDouble(latency.p50)
@@ -133,7 +158,17 @@ public struct Summary: Sendable, Equatable {
         var lines = ["sluice: \(ingested) ingested, \(invalid) invalid, \(duplicates) duplicates, \(filtered) filtered in \(String(format: "%.2f", elapsedSeconds)) s"]
         for name in destinations.keys.sorted() {
             let d = destinations[name]!
-            lines.append("  \(name): \(d.delivered) delivered, \(d.filtered) filtered, \(d.deadLettered) dead-lettered, \(d.dropped) dropped")
+            let unwritten = d.writeFailures > 0 ? " (\(d.writeFailures) could not be written)" : ""
+            lines.append("  \(name): \(d.delivered) delivered, \(d.filtered) filtered, \(d.deadLettered) dead-lettered\(unwritten), \(d.dropped) dropped")
+            for (reason, n) in d.deadLetteredByReason.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                lines.append("    \(n) dead-lettered: \(reason)")
+            }
+        }
+        if incompleteLines > 0 {
+            lines.append("sluice: \(incompleteLines) line cut off by the shutdown before its newline (kept in the dead-letter file, if any)")
+        }
+        if deadLetterWriteFailures > 0 {
+            lines.append("sluice: \(deadLetterWriteFailures) dead-letter records could not be written")
         }
         return lines.joined(separator: "\n")
     }

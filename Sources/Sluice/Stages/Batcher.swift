@@ -10,6 +10,9 @@ struct Batch: Sendable {
     var oldestCreatedAt: UInt64
     /// The encoder's batch key shared by every event in the batch (see ``EventEncoder/batchKey(_:arena:)``).
     var key: [UInt8]?
+    /// Where each event's item (or items) lies in `body`, in member order, so the batch can be split in halves
+    /// without re-encoding (see `Batch.halves()`).
+    var itemRanges: [Range<Int>] = []
 }
 
 /// Events of one chunk that are in a batch.
@@ -42,6 +45,7 @@ actor Batcher {
     private var oldest: UInt64 = .max
     private var ready: [Batch] = []
     private var key: [UInt8]?
+    private var itemRanges: [Range<Int>] = []
 
     init(encoder: any EventEncoder, limits: BatchConfiguration, recorder: DeliveryRecorder) {
         self.encoder = encoder
@@ -82,7 +86,7 @@ actor Batcher {
                 if count == 0 { begin(prefix); key = eventKey }
                 let mark = body.count
                 if count > 0 { body.append(contentsOf: separator) }
-                let itemStart = body.count
+                var itemStart = body.count
                 if let reason = encoder.encode(event, identity: mapped.identities[k], arena: arena, into: &body) {
                     body.removeSubrange(mark...)
                     recorder.deadLetter(reason: reason, chunk: chunk, indices: [index])
@@ -101,6 +105,7 @@ actor Batcher {
                     cut()
                     begin(prefix)
                     key = eventKey
+                    itemStart = body.count
                     body.append(contentsOf: item)
                     if body.count + suffix.count > limits.maxBytes {
                         body.removeAll(keepingCapacity: true)
@@ -109,6 +114,7 @@ actor Batcher {
                     }
                 }
                 append(member: index, of: chunk)
+                itemRanges.append(itemStart..<body.count)
                 items += eventItems
                 if items >= limits.maxEvents { cut() }
             }
@@ -141,7 +147,9 @@ actor Batcher {
     private func cut() {
         guard count > 0 else { return }
         body.append(contentsOf: encoder.suffix)
-        ready.append(Batch(body: body, eventCount: count, members: members, oldestCreatedAt: oldest, key: key))
+        ready.append(Batch(body: body, eventCount: count, members: members, oldestCreatedAt: oldest, key: key,
+                           itemRanges: itemRanges))
+        itemRanges = []
         body = []
         body.reserveCapacity(min(limits.maxBytes, 1 << 20))
         count = 0

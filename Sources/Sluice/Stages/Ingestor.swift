@@ -21,16 +21,21 @@ actor Ingestor {
         self.invalidSink = invalidSink
     }
 
-    /// Reads `blocks` until they end or `shouldStop` says so, then sends the last partial chunk.
-    /// Does not finish `output`: the pipeline does, once every producer (this and `ingest` calls) is done.
+    /// Reads `blocks` until they end, then sends the last partial chunk. Does not finish `output`: the pipeline
+    /// does, once every producer (this and `ingest` calls) is done.
+    ///
+    /// A drain (`shouldStop`) ends the blocks at the source (``ByteSource`` stops reading and finishes the
+    /// channel), never here: every block already read is decoded and counted, so no byte that left the input is
+    /// in no count. A line cut off by the stop is not bad input (its producer was interrupted, e.g. Ctrl-C on
+    /// `generate | sluice`), so it is not invalid either: it is counted as incomplete and its bytes are kept in
+    /// the dead-letter file.
     func run(blocks: BoundedChannel<[UInt8]>, shouldStop: @Sendable () -> Bool) async {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         var decoder = InputDecoder(options: options)
         var chunk = newChunk()
         var invalid: [InvalidInput] = []
         var iterator = blocks.makeAsyncIterator()
-        while !shouldStop() {
-            guard let block = await iterator.next() else { break }
+        while let block = await iterator.next() {
             var pending: [EventChunk] = []
             block.withUnsafeBytes { raw in
                 framer.consume(raw) { piece in
@@ -51,12 +56,25 @@ actor Ingestor {
             }
         }
         // At end of input a last line without a newline is still a line. When reading stopped early (a drain),
-        // the partial line is input that was never finished, not an invalid event: leave it.
-        if !shouldStop() {
-            framer.finish { piece in handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid) }
+        // the partial line is input that was never finished: read, so counted and kept, but not invalid.
+        let stopped = shouldStop()
+        var incomplete: InvalidInput?
+        framer.finish { piece in
+            if stopped, case .line(let line, let number) = piece {
+                incomplete = InvalidInput(line: number, reason: Self.cutOffReason, raw: Array(line))
+            } else {
+                handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
+            }
         }
         await emit(chunk, invalid: &invalid)
+        if let incomplete {
+            accounting.recordIncomplete(1)
+            invalidSink.keepIncomplete(incomplete)
+        }
     }
+
+    /// Why the last line read before a drain is invalid.
+    static let cutOffReason = "incomplete line: input stopped (shutdown) before its newline arrived"
 
     private func newChunk() -> EventChunk {
         EventChunk(reservingEvents: chunkSize, bytes: chunkSize * 512)

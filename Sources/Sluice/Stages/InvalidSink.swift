@@ -7,4 +7,10 @@ struct InvalidSink: Sendable {
         deadLetters?.writeInvalid(records)
         if let report { records.forEach(report) }
     }
+
+    /// Keeps the partial last line of a stopped stream in the dead-letter file (`"kind":"incomplete"`); it is
+    /// not reported as invalid.
+    func keepIncomplete(_ record: InvalidInput) {
+        deadLetters?.writeInvalid([record], kind: "incomplete")
+    }
 }

@@ -9,6 +9,21 @@ protocol BatchSender: Sendable {
 enum SendOutcome: Sendable, Equatable {
     case delivered(attempts: Int)
     case failed(reason: String, attempts: Int)
+    /// A local write (stdout, a file) failed: Sluice could not put the events where it was told to.
+    case writeFailed(reason: String)
+    /// The endpoint refused the whole batch (after `attempts` requests) in a way that one part of it may cause,
+    /// so it was split and each part settled on its own (see `HTTPBatchSender`).
+    case split(attempts: Int, parts: [SettledPart])
+}
+
+/// A part of a split batch and what became of it.
+struct SettledPart: Sendable, Equatable {
+    let batch: Batch
+    let outcome: SendOutcome
+
+    static func == (lhs: SettledPart, rhs: SettledPart) -> Bool {
+        lhs.batch.body == rhs.batch.body && lhs.outcome == rhs.outcome
+    }
 }
 
 /// Stage 6 (per destination): `concurrency` workers take batches from the queue and send them.
@@ -42,13 +57,22 @@ actor Sender {
                         inFlight.add(1)
                         let outcome = await sender.send(batch, abandon: { shutdown.isAbandoned })
                         inFlight.add(-1)
-                        switch outcome {
-                        case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
-                        case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
-                        }
+                        Self.settle(batch, outcome, recorder)
                     }
                 }
             }
+        }
+    }
+
+    /// Books `outcome` for `batch`; a split batch's events are settled part by part, each exactly once.
+    private static func settle(_ batch: Batch, _ outcome: SendOutcome, _ recorder: DeliveryRecorder) {
+        switch outcome {
+        case .delivered(let attempts): recorder.delivered(batch, attempts: attempts)
+        case .failed(let reason, let attempts): recorder.deadLetter(batch, reason: reason, attempts: attempts)
+        case .writeFailed(let reason): recorder.writeFailed(batch, reason: reason)
+        case .split(let attempts, let parts):
+            recorder.refusedWhole(attempts: attempts)
+            for part in parts { settle(part.batch, part.outcome, recorder) }
         }
     }
 }

@@ -42,6 +42,10 @@ final class TestHTTPServer: Sendable {
         indirect case delayed(Duration, Action)
         /// Close the connection without answering: a mid-request drop.
         case closeConnection
+        /// Reset the connection (RST, via SO_LINGER 0) without answering.
+        case resetConnection
+        /// Send a head promising `declaredLength` body bytes, then only `body`, then close: a cut response.
+        case truncated(status: Int, declaredLength: Int, body: [UInt8])
 
         /// A response with a text body.
         static func status(_ status: Int, body: String = "", headers: [(name: String, value: String)] = []) -> Action {
@@ -223,6 +227,14 @@ final class TestHTTPServer: Sendable {
     private func perform(_ action: Action, fd: Int32) -> Bool {
         switch action {
         case .closeConnection:
+            return false
+        case .resetConnection:
+            var option = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+            return false
+        case .truncated(let status, let declaredLength, let body):
+            let head = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\nContent-Length: \(declaredLength)\r\n\r\n"
+            _ = write(fd, Array(head.utf8) + body)
             return false
         case .delayed(let delay, let next):
             let end = ContinuousClock.now + delay
@@ -407,6 +419,31 @@ extension TestHTTPServer {
     /// 429 asking the client to wait `seconds`.
     static func tooManyRequests(retryAfter seconds: Int) -> Action {
         .status(429, body: "{\"error\":\"rate limited\"}", headers: [("Retry-After", "\(seconds)")])
+    }
+
+    /// A 429 whose `Retry-After` asks for more than a day, on every request: a rate limit that never ends.
+    static let neverEndingRetryAfter: Action =
+        .status(429, body: "{\"error\":\"rate limited\"}", headers: [("Retry-After", "99999")])
+
+    /// 413 with a short body, as an API answers a request over its size limit.
+    static let payloadTooLarge: Action = .status(413, body: "{\"error\":\"request too large\"}")
+
+    /// 413 for a body of more than `limit` bytes, 200 otherwise: an endpoint with a request size limit.
+    static func rejecting(bodiesLargerThan limit: Int) -> Script {
+        { request, _ in request.body.count > limit ? payloadTooLarge : ok }
+    }
+
+    /// `status` for a body containing `marker`, 200 otherwise: a batch endpoint that rejects a whole request
+    /// for one bad event, the way Heap and Segment answer 400.
+    static func rejecting(bodiesContaining marker: String, status: Int = 400) -> Script {
+        let needle = Array(marker.utf8)
+        return { request, _ in
+            let found = request.body.count >= needle.count
+                && (0...(request.body.count - needle.count)).contains { start in
+                    request.body[start..<(start + needle.count)].elementsEqual(needle)
+                }
+            return found ? .status(status, body: "{\"error\":\"invalid event\"}") : ok
+        }
     }
 
     /// 400 with `body`, e.g. an error document.
