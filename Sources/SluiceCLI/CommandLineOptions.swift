@@ -45,6 +45,8 @@ struct RunOptions: Equatable, Sendable {
     var spoolPath: String?
     /// `--exit-when-idle SECONDS` (Redis input): exit once the stream is idle and nothing is pending.
     var exitWhenIdle: Double?
+    /// `--replay-destination NAME`: replaying a dead-letter file for this destination only.
+    var replayDestination: String?
     /// `sluice serve`: input arrives over HTTP; nil for a stream run.
     var serve: ServeOptions?
     /// `--metrics-listen HOST:PORT`: `/healthz` and `/metrics` on their own listener.
@@ -126,6 +128,7 @@ extension Command {
             "config": true, "input": true, "format": true, "dry-run": false, "summary": true,
             "dead-letter": true, "no-dedupe": false, "quiet": false, "stats-interval": true,
             "drain-timeout": true, "version": false, "metrics-listen": true, "spool": true, "exit-when-idle": true,
+            "replay-destination": true,
         ]
         if serve {
             options.serve = ServeOptions()
@@ -175,6 +178,9 @@ extension Command {
                 case "listen": options.serve?.listen = try address(value, flag)
                 case "metrics-listen": options.metricsListen = try address(value, flag)
                 case "spool": options.spoolPath = try path(value, flag)
+                case "replay-destination":
+                    guard let name = value, !name.isEmpty else { throw invalid(flag, "a destination name", value) }
+                    options.replayDestination = name
                 default: break
                 }
             }

@@ -12,9 +12,11 @@ import Sluice
 enum GenerateCommand {
     static func run(_ options: GenerateOptions) -> Int32 {
         var generatorOptions = EventGenerator.Options()
-        generatorOptions.events = options.events
-        generatorOptions.duplicateRate = options.dupRate
-        generatorOptions.invalidRate = options.invalidRate
+        // `--events N` is the number of lines written; the rates are fractions of those lines.
+        let lines = LineCounts(lines: options.events, dupRate: options.dupRate, invalidRate: options.invalidRate)
+        generatorOptions.events = lines.events
+        generatorOptions.exactInvalidLines = lines.invalid
+        generatorOptions.duplicateRate = lines.events > 0 ? Double(lines.duplicates) / Double(lines.events) : 0
         generatorOptions.seed = options.seed
         generatorOptions.users = options.users
         let generator = EventGenerator(options: generatorOptions)
@@ -50,5 +52,24 @@ enum GenerateCommand {
             return 1
         }
         return 0
+    }
+}
+
+/// How `sluice generate --events N` splits its N lines: `round(N × invalid-rate)` broken lines,
+/// `round(N × dup-rate)` duplicates (an event needs an original, so at least one distinct event when there are
+/// events at all), and the rest distinct events.
+struct LineCounts: Equatable {
+    /// Valid event lines (distinct events plus duplicates).
+    let events: Int
+    /// Lines that repeat an earlier event.
+    let duplicates: Int
+    /// Broken lines.
+    let invalid: Int
+
+    init(lines: Int, dupRate: Double, invalidRate: Double) {
+        let total = max(0, lines)
+        invalid = min(total, Int(Double(total) * min(max(invalidRate, 0), 1) + 0.5))
+        events = total - invalid
+        duplicates = events == 0 ? 0 : min(events - 1, Int(Double(total) * min(max(dupRate, 0), 1) + 0.5))
     }
 }

@@ -45,6 +45,10 @@ enum HelpText {
           --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason
                                    (event data unchanged, so the file can be replayed). Both paths are
                                    checked before any input is read (exit 2 if unwritable).
+                                   A dead-letter file is valid input: feed it back (--input FILE) once
+                                   the outage is over and each event is sent again with its timeUUID.
+          --replay-destination NAME  When replaying a dead-letter file, send only to destination NAME:
+                                   records of other destinations and the other destinations filter them.
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
@@ -101,11 +105,12 @@ enum HelpText {
         input or benchmark.
 
         OPTIONS
-          --events N          How many lines to write (required).
-          --dup-rate R        Fraction of lines (0 to 1) that repeat an earlier event exactly; sluice should
+          --events N          How many lines to write, exactly (required); broken lines and duplicates are
+                              part of them.
+          --dup-rate R        Fraction of the lines (0 to 1) that repeat an earlier event exactly; sluice should
                               drop them as duplicates. Default 0.
-          --invalid-rate R    Fraction of lines (0 to 1) that are broken JSON; sluice should count and skip
-                              them. Default 0.
+          --invalid-rate R    Fraction of the lines (0 to 1) that are broken JSON; sluice should count and skip
+                              them. Default 0. N × R is rounded to whole lines.
           --seed S            Random seed, a whole number. Default 1.
           --users N           How many distinct users the events come from. Default 10000.
           --output FILE       Write to FILE instead of standard output (`-` is standard output).

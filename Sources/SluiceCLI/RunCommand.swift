@@ -64,6 +64,7 @@ enum RunCommand {
         }
         pipelineOptions.deadLetterPath = options.deadLetterPath
         pipelineOptions.dryRun = options.dryRun
+        pipelineOptions.replayDestination = options.replayDestination
         pipelineOptions.disableDedupe = options.noDedupe
         if !options.quiet { pipelineOptions.onInvalid = { reporter.report($0) } }
         let notices = NoticeReporter(quiet: options.quiet)

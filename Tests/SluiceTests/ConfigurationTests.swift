@@ -385,7 +385,7 @@ struct ConfigurationTests {
         (#"{"name": "o", "type": "stdout", "timeoutMs": -5}"#,
          "destinations[0].timeoutMs", "must be between 1 and 3600000 (got -5)"),
         (#"{"name": "o", "type": "stdout", "retry": {"maxAttempts": 0}}"#,
-         "destinations[0].retry.maxAttempts", "must be between 1 and 100 (got 0)"),
+         "destinations[0].retry.maxAttempts", "must be between 1 and 1000000 (got 0)"),
         (#"{"name": "o", "type": "stdout", "retry": {"initialBackoffMs": 500, "maxBackoffMs": 100}}"#,
          "destinations[0].retry.maxBackoffMs", "must be at least initialBackoffMs (500)"),
         (#"{"name": "o", "type": "stdout", "retry": {"maxRetryAfterSeconds": 3601}}"#,

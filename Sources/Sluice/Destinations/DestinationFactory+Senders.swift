@@ -16,7 +16,7 @@ extension DestinationFactory {
             return FileDescriptorSender(sink: standardOutput)
         case .file(let path, _):
             do {
-                return FileDescriptorSender(sink: try FileDescriptorSink(appendingTo: path, notices: notices))
+                return FileDescriptorSender(sink: try FileDescriptorSink(path: path, mode: destination.fileMode, notices: notices))
             } catch {
                 throw PipelineError("destinations \"\(destination.name)\": \(error)")
             }

@@ -30,9 +30,10 @@ final class FileDescriptorSink: Sendable {
         self.notices = notices
     }
 
-    /// Opens `path` for appending (created if missing).
-    convenience init(appendingTo path: String, notices: Notices = Notices()) throws(SinkError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    /// Opens `path` (created if missing) for appending, or emptied first when `mode` is truncate.
+    convenience init(path: String, mode: FileWriteMode = .append, notices: Notices = Notices()) throws(SinkError) {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == .truncate ? O_TRUNC : O_APPEND)
+        let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw SinkError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
         self.init(fd: fd, name: path, closeOnDeinit: true, notices: notices)
     }

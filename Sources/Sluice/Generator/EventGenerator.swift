@@ -65,6 +65,10 @@ public struct EventGenerator: Sendable {
         public var seed: UInt64
         /// Weights of the kinds of distinct events.
         public var mix: Mix
+        /// An exact number of broken lines, instead of the one ``invalidRate`` implies (negative counts as zero).
+        /// `sluice generate --events N --invalid-rate R` sets it so that N is the number of lines written:
+        /// `round(N × R)` broken lines and the rest events.
+        public var exactInvalidLines: Int?
 
         /// Creates options; the defaults give 1000 events, 5% duplicates, no broken lines, 10,000 users, starting
         /// at 2026-11-22T07:07:13Z (the export sample's first timestamp) so output is deterministic.
@@ -99,6 +103,7 @@ public struct EventGenerator: Sendable {
         /// Exact number of broken lines: chosen so that they are `invalidRate` of all lines,
         /// `events × r / (1 − r)`, rounded.
         public var invalidCount: Int {
+            if let exact = exactInvalidLines { return max(0, exact) }
             let events = max(0, self.events)
             let rate = invalidRate.isNaN ? 0 : min(max(invalidRate, 0), 0.99)
             return Int(Double(events) * rate / (1 - rate) + 0.5)

@@ -13,6 +13,8 @@ public struct DecoderOptions: Sendable {
     /// Unit tests of the formats decode hand-written events with tiny times (`"time":1`); they turn the
     /// seconds check off. Never false in a pipeline.
     var checksSecondsLikeTimes = true
+    /// Replaying dead letters for this destination only: records of other destinations are filtered.
+    public var replayDestination: String?
 
     /// Creates options; the defaults match the configuration's.
     public init(segmentAnonymousIdAs: String = "segmentAnonymousId", segmentEvents: [String]? = nil, maxDepth: Int = 128) {
@@ -34,6 +36,8 @@ struct InputDecoder {
     let segmentEvents: [EventNamePattern]?
     /// What a relay knows about the body being decoded (client IP, clock offset); nil for stream input.
     var ingestContext: IngestContext?
+    /// True while decoding the original line of an invalid-input dead-letter record, which is replayed once only.
+    var decodingReplayedLine = false
 
     init(options: DecoderOptions = DecoderOptions()) {
         self.options = options
@@ -61,11 +65,19 @@ struct InputDecoder {
         let eventsBefore = chunk.events.count
         chunk.arena.append(contentsOf: document)
         let context = DocumentContext(base: base, line: line)
+        var replayedLine: [UInt8]?
         reader.withView(of: document) { view in
-            decodeDocument(view, context, into: &chunk, invalid: &invalid)
+            decodeDocument(view, context, into: &chunk, invalid: &invalid, replay: &replayedLine)
         }
         let added = chunk.events.count - eventsBefore
         if added == 0 { chunk.arena.removeSubrange(base...) }  // keep no bytes for a document that yielded nothing
+        if let replayedLine {
+            // An invalid-input dead-letter record: its original line is decoded as if it stood here (after the
+            // record's own view is done with the reader's tape).
+            decodingReplayedLine = true
+            defer { decodingReplayedLine = false }
+            return added + replayedLine.withUnsafeBytes { decode($0, line: line, into: &chunk, invalid: &invalid) }
+        }
         return added
     }
 
@@ -79,7 +91,7 @@ struct InputDecoder {
     }
 
     private func decodeDocument(_ view: JSONView, _ context: DocumentContext, into chunk: inout EventChunk,
-                                invalid: inout [InvalidInput]) {
+                                invalid: inout [InvalidInput], replay: inout [UInt8]?) {
         guard view.kind(0) == .object else {
             invalid.append(InvalidInput(line: context.line, reason: "expected a JSON object (a Statsig event, a log_event body, a {\"data\": [...]} batch, or a Segment message or batch)", raw: view.bytes))
             return
@@ -126,8 +138,10 @@ struct InputDecoder {
             if let reason = decodeSegmentMessage(view, 0, batchRoot: nil, context, into: &chunk) {
                 invalid.append(InvalidInput(line: context.line, reason: reason, raw: view.bytes))
             }
+        } else if decodeDeadLetter(view, context, into: &chunk, invalid: &invalid, replay: &replay) {
+            // One of Sluice's own dead-letter records (see DeadLetterInput.swift).
         } else {
-            invalid.append(InvalidInput(line: context.line, reason: "unrecognised input: expected \"eventName\" (Statsig event), \"events\" (log_event body), \"data\" (webhook batch), \"type\" (Segment message) or \"batch\" (Segment batch)", raw: view.bytes))
+            invalid.append(InvalidInput(line: context.line, reason: "unrecognised input: expected \"eventName\" (Statsig event), \"events\" (log_event body), \"data\" (webhook batch), \"type\" (Segment message), \"batch\" (Segment batch), or a sluice dead-letter record (\"kind\" and \"reason\" with \"event\" or \"raw\")", raw: view.bytes))
         }
     }
 }

@@ -130,6 +130,7 @@ extension InputDecoder {
                 else if view.stringEquals(key, "integrations") { batchIntegrations = value }
             }
         }
+        if let reason = numberBeyondDouble(view, node, batchContext) { return reason }
         var messageContext = f.context
         if let c = messageContext {
             if view.kind(c) == .null { messageContext = nil } else if view.kind(c) != .object { return "context must be an object" }

@@ -38,6 +38,8 @@ extension InputDecoder {
             return "eventName must be a non-empty string"
         }
         var userNode = f.user ?? sharedUser
+        if let reason = numberBeyondDouble(view, node, f.user == nil ? sharedUser : nil,
+                                           f.statsigMetadata == nil ? sharedStatsigMetadata : nil) { return reason }
         if let u = userNode, view.kind(u) == .null { userNode = nil }
         if let u = userNode, view.kind(u) != .object { return "user must be an object" }
         if let m = f.metadata, view.kind(m) != .object && view.kind(m) != .null { return "metadata must be an object" }

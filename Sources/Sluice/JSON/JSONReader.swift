@@ -79,6 +79,11 @@ public struct JSONReader: Sendable {
     /// Number of nodes on the tape of the last successfully parsed document (0 after a failed parse).
     public var nodeCount: Int { count }
 
+    /// Whether the last parsed document has a number written with an exponent or with more than 300 integer
+    /// digits: only such a number can lie beyond a `Double`'s range (`1e400`). Costs the parser nothing on the
+    /// common path, so callers check ``JSONView/double(_:)`` of each number only when this is set.
+    public var hasWideNumbers: Bool { count > 0 && storage.sawWideNumber }
+
     /// Creates a reader with the given limits.
     public init(maxDepth: Int = 256, maxBytes: Int = 64 << 20) {
         self.maxDepth = maxDepth
@@ -144,6 +149,8 @@ public struct JSONReader: Sendable {
         var stackCapacity = storage.stackCapacity
         var depth = 0
         var inObject = false
+        var wide = false
+        defer { storage.sawWideNumber = wide }
 
         @inline(__always) func emit(_ kind: JSONKind, _ escaped: Bool, _ start: Int, _ end: Int) {
             if used == capacity {
@@ -179,7 +186,7 @@ public struct JSONReader: Sendable {
                     emit(.string, escaped, i, end)
                     i = end
                 } else if c &- UInt8(ascii: "0") < 10 || c == UInt8(ascii: "-") {
-                    let end = try scanNumber(p, n, i)
+                    let end = try scanNumber(p, n, i, wide: &wide)
                     emit(.number, false, i, end)
                     i = end
                 } else if c == openBrace || c == openBracket {
@@ -285,9 +292,10 @@ public struct JSONReader: Sendable {
         return i + length
     }
 
-    /// Scans a number starting at `start`; returns the offset after it.
+    /// Scans a number starting at `start`; returns the offset after it. Sets `wide` for an exponent or a very
+    /// long integer part (see ``hasWideNumbers``).
     @inline(__always)
-    private static func scanNumber(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> Int {
+    private static func scanNumber(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int, wide: inout Bool) throws(JSONError) -> Int {
         var i = start
         @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
         if p[i] == UInt8(ascii: "-") { i += 1 }
@@ -297,6 +305,7 @@ public struct JSONReader: Sendable {
         } else if isDigit(p[i]) {
             i += 1
             while i < n && isDigit(p[i]) { i += 1 }
+            if i - start > 300 { wide = true }
         } else {
             throw JSONError(offset: i, reason: .invalidNumber)
         }
@@ -308,6 +317,7 @@ public struct JSONReader: Sendable {
             guard i < n else { return i }
         }
         if p[i] | 0x20 == UInt8(ascii: "e") {
+            wide = true
             i += 1
             if i < n && (p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-")) { i += 1 }
             guard i < n, isDigit(p[i]) else { throw JSONError(offset: i, reason: .invalidNumber) }
@@ -441,6 +451,8 @@ final class JSONTapeStorage: @unchecked Sendable {
     @exclusivity(unchecked) private(set) var nodeCapacity: Int
     @exclusivity(unchecked) private(set) var stack: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) private(set) var stackCapacity: Int
+    /// Set by the last parse: it saw a number that may be beyond a `Double`'s range (``JSONReader/hasWideNumbers``).
+    @exclusivity(unchecked) var sawWideNumber = false
 
     init(nodeCapacity: Int, stackCapacity: Int) {
         self.nodeCapacity = max(nodeCapacity, 16)

@@ -233,7 +233,7 @@ public struct DestinationConfiguration: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Standard output, one JSON object per line.
         case stdout(format: OutputFormat = .statsig)
-        /// A file, appended to, one JSON object per line.
+        /// A file, one JSON object per line; appended to unless ``DestinationConfiguration/fileMode`` says truncate.
         case file(path: String, format: OutputFormat = .statsig)
         /// Segment's HTTP batch API, authenticated by a source write key.
         case segment(endpoint: String = Kind.defaultSegmentEndpoint, writeKey: String)
@@ -310,6 +310,9 @@ public struct DestinationConfiguration: Sendable, Equatable {
     public var overflow: OverflowPolicy
     /// Which Statsig identifiers fill Segment's or Heap's identity fields; unused by the Statsig format.
     public var identifiers: IdentifierMapping
+    /// Whether a file destination appends to an existing file (the default) or truncates it at start; unused
+    /// by other kinds.
+    public var fileMode: FileWriteMode = .append
     /// Client-side pacing (`rateLimit`): the kind's default (Heap's and Statsig ID lists' documented limits),
     /// off, or explicit rules.
     public var rateLimit: RateLimitSetting = .default
@@ -364,11 +367,11 @@ extension PipelineConfiguration {
         problems.within(dedupe.capacity, ConfigurationRange.dedupeCapacity, "dedupe.capacity")
         problems.within(dedupe.windowSeconds, ConfigurationRange.dedupeWindowSeconds, "dedupe.windowSeconds")
         problems.nonEmpty(segmentInbound.anonymousIdAs, "segmentInbound.anonymousIdAs")
-        problems.errors += experimentNaming.problems()
         problems.within(input.maxLineBytes, ConfigurationRange.maxLineBytes, "input.maxLineBytes")
         problems.within(input.chunkSize, ConfigurationRange.chunkSize, "input.chunkSize")
         problems.within(input.queueCapacity, ConfigurationRange.queueCapacity, "input.queueCapacity")
         problems.errors += input.redis?.validationErrors(at: "input.redis") ?? []
+        problems.errors += experimentNaming.problems()
         if !ConfigurationRange.drainTimeoutSeconds.contains(drainTimeoutSeconds) {
             let range = ConfigurationRange.drainTimeoutSeconds
             problems.add("drainTimeoutSeconds",

@@ -240,7 +240,7 @@ struct ConfigurationDecoder {
             try object.allowOnly(Self.commonDestinationKeys + ["format"])
             kind = .stdout(format: try format(object))
         case "file":
-            try object.allowOnly(Self.commonDestinationKeys + ["path", "format"])
+            try object.allowOnly(Self.commonDestinationKeys + ["path", "format", "mode"])
             kind = .file(path: try object.required("path", for: type), format: try format(object))
         case "segment":
             try object.allowOnly(Self.commonDestinationKeys + ["endpoint", "writeKey"])
@@ -311,6 +311,14 @@ struct ConfigurationDecoder {
         }
         if let identifiers = try object.object("identifiers") {
             destination.identifiers = try identifierMapping(identifiers, format: kind.format)
+        }
+        if let mode = try object.string("mode") {
+            if let fileMode = FileWriteMode(rawValue: mode) {
+                destination.fileMode = fileMode
+            } else {
+                let expected = FileWriteMode.allCases.map(\.rawValue).joined(separator: ", ")
+                log.add(ConfigurationError(keyPath: object.path(for: "mode"), message: "expected one of \(expected) (got \"\(mode)\")"))
+            }
         }
         try integrationSettings(object, into: &destination)
         return destination

@@ -23,8 +23,8 @@ enum ConfigurationRange {
     static let batchMaxBytes = 1...67_108_864
     /// `batch.maxDelayMs`: up to one hour.
     static let batchMaxDelayMs = 0...3_600_000
-    /// `retry.maxAttempts`.
-    static let retryMaxAttempts = 1...100
+    /// `retry.maxAttempts`: high enough to retry through a long outage (the backoff saturates at `maxBackoffMs`).
+    static let retryMaxAttempts = 1...1_000_000
     /// `retry.initialBackoffMs` and `retry.maxBackoffMs`: up to one hour.
     static let retryBackoffMs = 0...3_600_000
     /// `concurrency`: requests or writes in flight per destination.

@@ -21,6 +21,9 @@ public struct PipelineOptions: Sendable {
     public var customDestinations: [CustomDestinationRegistration]
     /// The transport HTTP destinations use (a real `URLSession` by default; tests may pass their own).
     public var httpTransport: (any HTTPTransport)?
+    /// Replaying dead letters for this destination only (`--replay-destination`): dead-letter records of other
+    /// destinations are filtered, and the other destinations filter every event.
+    public var replayDestination: String? = nil
     /// Called as things happen that an operator should hear about: a new dead-letter reason per destination,
     /// a failed dead-letter, stdout or file write, an output whose reader went away. Each at most once per run
     /// (per destination or output), and what a spool found on open or could not do; the command line prints
@@ -130,7 +133,8 @@ public final class Pipeline: Sendable {
         if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
             throw PipelineError("no destinations: configure at least one, or register one in PipelineOptions.customDestinations")
         }
-        let parts = try configuration.destinations.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
+        var parts = try configuration.destinations.map(factory.parts(for:)) + options.customDestinations.map(factory.parts(for:))
+        try Self.restrictToReplayDestination(options.replayDestination, &parts)
         let names = parts.map(\.name)
         if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
             throw PipelineError("destination name \"\(repeated)\" is used twice")
@@ -166,6 +170,7 @@ public final class Pipeline: Sendable {
         var decoderOptions = DecoderOptions(segmentAnonymousIdAs: configuration.segmentInbound.anonymousIdAs,
                                             segmentEvents: configuration.segmentInbound.events)
         decoderOptions.timestampUnit = configuration.input.timestampUnit
+        decoderOptions.replayDestination = options.replayDestination
         (decoderOptions.experiments, specsLoader) = try Self.experimentCatalog(configuration.experimentNaming, options)
         ingestor = Ingestor(options: decoderOptions, chunkSize: configuration.input.chunkSize,
                             maxLineBytes: configuration.input.maxLineBytes, output: ingestQueue, accounting: accounting,

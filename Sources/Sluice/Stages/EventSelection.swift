@@ -28,6 +28,9 @@ public struct EventSelection: Sendable, Equatable {
     private var categoryMask: UInt8
     private var includePatterns: EventNamePatternSet
     private var excludePatterns: EventNamePatternSet
+    /// Set for a destination that takes nothing in this run (the others while `--replay-destination` names one):
+    /// every event is filtered with this reason.
+    var rejectsAll: FilterReason?
 
     /// Creates a selection; the defaults admit every event except internal ones.
     public init(categories: Set<EventCategory>? = nil, include: [String] = ["*"], exclude: [String] = []) {
@@ -49,6 +52,7 @@ public struct EventSelection: Sendable, Equatable {
 
     /// Why an event with this name and category does not pass, or nil when it does; allocation-free.
     func rejection(name: UnsafeRawBufferPointer, category: EventCategory) -> FilterReason? {
+        if let reason = rejectsAll { return reason }
         guard categoryMask & category.selectionBit != 0 else { return .categoryNotSelected }
         guard includePatterns.matchesAny(name) else { return .notIncluded }
         return excludePatterns.isEmpty || !excludePatterns.matchesAny(name) ? nil : .excluded

@@ -25,6 +25,10 @@ public enum FilterReason: UInt8, Sendable, CaseIterable, CustomStringConvertible
     case segmentIntegrationDisabled
     /// A Segment page or screen call with no `name`, `properties.name` or `category` to name the event.
     case segmentPageWithoutName
+    /// A replayed dead-letter record of another destination than `--replay-destination` names.
+    case deadLetterOfOtherDestination
+    /// While replaying dead letters for one destination (`--replay-destination`), the other destinations take nothing.
+    case replayForOtherDestination
 
     /// The reason as written in summaries and reports.
     public var description: String {
@@ -40,6 +44,8 @@ public enum FilterReason: UInt8, Sendable, CaseIterable, CustomStringConvertible
         case .notForDestination: return "not for this destination"
         case .segmentIntegrationDisabled: return "segment integrations turn Statsig off"
         case .segmentPageWithoutName: return "segment page or screen without a name"
+        case .deadLetterOfOtherDestination: return "dead letter of another destination (--replay-destination)"
+        case .replayForOtherDestination: return "replaying another destination's dead letters (--replay-destination)"
         }
     }
 }
