@@ -38,7 +38,8 @@ enum HelpText {
                                    as one JSON line: credentials masked, event data unchanged.
           --summary FILE           Also write the final summary (counts per destination) to FILE as JSON.
           --dead-letter FILE       Append invalid lines and undeliverable events to FILE, with a reason
-                                   (event data unchanged, so the file can be replayed).
+                                   (event data unchanged, so the file can be replayed). Both paths are
+                                   checked before any input is read (exit 2 if unwritable).
           --no-dedupe              Keep duplicate events.
           --quiet                  Print nothing on standard error except errors.
           --stats-interval SECONDS Print a progress line on standard error every SECONDS (e.g. 1 or 0.5).
@@ -54,7 +55,7 @@ enum HelpText {
         EXIT STATUS
           0  every event was delivered or deliberately filtered (invalid input lines alone do not fail a run)
           1  at least one event was dead-lettered or dropped
-          2  usage or configuration error (nothing was read)
+          2  usage or configuration error, or an unwritable --summary/--dead-letter path (nothing was read)
           3  Sluice could not record what happened to some events: a dead-letter, stdout or file write
              failed (a full disk, a closed pipe). Each failure is reported on standard error as it
              happens, and counted in the summary (deadLetterWriteFailures, writeFailures).
@@ -109,8 +110,10 @@ enum HelpText {
         USAGE
           sluice validate --config FILE
 
-        Parses FILE, substitutes ${NAME} environment variables and reports every problem with the path of the
-        key at fault, for example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
+        Parses FILE as strict JSON (a trailing comma or a repeated key is an error naming its line, column and
+        byte), substitutes ${NAME} environment variables, checks every number against its range (README's
+        configuration table) and reports every problem, one per line, with the path of the key at fault, for
+        example `destinations[2].batch.maxEvents: must be at most 2500, Segment's limit`.
         Secrets are never printed. Exits 0 when the configuration is valid, 2 when it is not.
 
         OPTIONS

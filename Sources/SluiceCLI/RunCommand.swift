@@ -12,6 +12,11 @@ import Sluice
 /// The main job: read events, run the pipeline, print the summary, exit with the contract's status.
 enum RunCommand {
     static func run(_ options: RunOptions) async -> Int32 {
+        // Output files are checked before anything is read, so a bad path fails at once with its real cause.
+        if let problem = OutputPathCheck.problem(options) {
+            StandardError.write(problem)
+            return 2
+        }
         var configuration: PipelineConfiguration
         do {
             if let path = options.configPath {

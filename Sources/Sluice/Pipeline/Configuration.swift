@@ -345,15 +345,17 @@ extension PipelineConfiguration {
     /// them all so an operator can fix a file in one pass.
     public func validationErrors() -> [ConfigurationError] {
         var problems = ValidationProblems()
-        problems.positive(dedupe.capacity, "dedupe.capacity")
-        problems.positive(dedupe.windowSeconds, "dedupe.windowSeconds")
+        problems.within(dedupe.capacity, ConfigurationRange.dedupeCapacity, "dedupe.capacity")
+        problems.within(dedupe.windowSeconds, ConfigurationRange.dedupeWindowSeconds, "dedupe.windowSeconds")
         problems.nonEmpty(segmentInbound.anonymousIdAs, "segmentInbound.anonymousIdAs")
-        problems.positive(input.maxLineBytes, "input.maxLineBytes")
-        problems.positive(input.chunkSize, "input.chunkSize")
-        problems.positive(input.queueCapacity, "input.queueCapacity")
         problems.errors += experimentNaming.problems()
-        if !(drainTimeoutSeconds >= 0 && drainTimeoutSeconds.isFinite) {
-            problems.add("drainTimeoutSeconds", "must be a finite number of seconds, zero or more")
+        problems.within(input.maxLineBytes, ConfigurationRange.maxLineBytes, "input.maxLineBytes")
+        problems.within(input.chunkSize, ConfigurationRange.chunkSize, "input.chunkSize")
+        problems.within(input.queueCapacity, ConfigurationRange.queueCapacity, "input.queueCapacity")
+        if !ConfigurationRange.drainTimeoutSeconds.contains(drainTimeoutSeconds) {
+            let range = ConfigurationRange.drainTimeoutSeconds
+            problems.add("drainTimeoutSeconds",
+                         "must be between \(Int(range.lowerBound)) and \(Int(range.upperBound)) seconds (got \(drainTimeoutSeconds))")
         }
         // An empty list is valid: the pipeline then uses the default stdout destination, or only the
         // destinations supplied in code (PipelineOptions.customDestinations).
@@ -396,9 +398,9 @@ extension DestinationConfiguration {
                 problems.add("\(path).headers", "\"\(name)\" is not a valid HTTP header name")
             }
         }
-        problems.positive(batch.maxEvents, "\(path).batch.maxEvents")
-        problems.positive(batch.maxBytes, "\(path).batch.maxBytes")
-        problems.notNegative(batch.maxDelayMs, "\(path).batch.maxDelayMs")
+        problems.within(batch.maxEvents, ConfigurationRange.batchMaxEvents, "\(path).batch.maxEvents")
+        problems.within(batch.maxBytes, ConfigurationRange.batchMaxBytes, "\(path).batch.maxBytes")
+        problems.within(batch.maxDelayMs, ConfigurationRange.batchMaxDelayMs, "\(path).batch.maxDelayMs")
         switch kind {
         case .segment:
             problems.atMost(batch.maxEvents, BatchConfiguration.segmentMaxEvents, "\(path).batch.maxEvents", "Segment")
@@ -407,13 +409,15 @@ extension DestinationConfiguration {
             problems.atMost(batch.maxEvents, BatchConfiguration.heapMaxEvents, "\(path).batch.maxEvents", "Heap")
         default: break
         }
-        problems.positive(retry.maxAttempts, "\(path).retry.maxAttempts")
-        problems.notNegative(retry.initialBackoffMs, "\(path).retry.initialBackoffMs")
-        if retry.maxBackoffMs < retry.initialBackoffMs {
+        problems.within(retry.maxAttempts, ConfigurationRange.retryMaxAttempts, "\(path).retry.maxAttempts")
+        problems.within(retry.initialBackoffMs, ConfigurationRange.retryBackoffMs, "\(path).retry.initialBackoffMs")
+        if ConfigurationRange.retryBackoffMs.contains(retry.initialBackoffMs), retry.maxBackoffMs < retry.initialBackoffMs {
             problems.add("\(path).retry.maxBackoffMs", "must be at least initialBackoffMs (\(retry.initialBackoffMs))")
+        } else {
+            problems.within(retry.maxBackoffMs, ConfigurationRange.retryBackoffMs, "\(path).retry.maxBackoffMs")
         }
-        problems.positive(concurrency, "\(path).concurrency")
-        problems.positive(timeoutMs, "\(path).timeoutMs")
+        problems.within(concurrency, ConfigurationRange.concurrency, "\(path).concurrency")
+        problems.within(timeoutMs, ConfigurationRange.timeoutMs, "\(path).timeoutMs")
         switch kind.format {
         case .segment:
             problems.nonEmpty(identifiers.userId, "\(path).identifiers.userId")
@@ -452,6 +456,11 @@ private struct ValidationProblems {
 
     mutating func notNegative(_ value: Int, _ keyPath: String) {
         if value < 0 { add(keyPath, "must be zero or more (got \(value))") }
+    }
+
+    /// The documented range of a number (``ConfigurationRange``).
+    mutating func within(_ value: Int, _ range: ClosedRange<Int>, _ keyPath: String) {
+        if !range.contains(value) { add(keyPath, "must be between \(range.lowerBound) and \(range.upperBound) (got \(value))") }
     }
 
     mutating func atMost(_ value: Int, _ limit: Int, _ keyPath: String, _ service: String) {

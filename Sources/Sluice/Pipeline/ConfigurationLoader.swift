@@ -5,7 +5,9 @@ import Foundation
 /// Strict by design: an unknown key is an error naming its path and the keys that would be accepted, because a
 /// misspelt `maxEvnts` silently ignored would ship with the default. `${NAME}` in any string value is replaced by
 /// the environment variable NAME (`$${` writes a literal `${`); a missing variable is an error. Errors never
-/// include the value of a secret. Foundation's `JSONSerialization` is fast enough for a file read once.
+/// include the value of a secret. The file is read with the project's strict ``JSONReader`` (RFC 8259: a trailing
+/// comma or a duplicate key is an error naming its line, column and byte offset). ``check(contentsOfFile:environment:defaultOutputFormat:)``
+/// reports every problem at once; `load` and `parse` throw the first.
 public enum ConfigurationLoader {
     /// Reads, parses and validates a configuration file.
     /// - Parameters:
@@ -17,14 +19,49 @@ public enum ConfigurationLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         defaultOutputFormat: OutputFormat = .statsig
     ) throws(ConfigurationError) -> PipelineConfiguration {
+        try check(contentsOfFile: path, environment: environment, defaultOutputFormat: defaultOutputFormat).firstError()
+    }
+
+    /// Reads, parses and validates a configuration file, collecting every problem (`sluice validate`) rather
+    /// than stopping at the first.
+    public static func check(
+        contentsOfFile path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        defaultOutputFormat: OutputFormat = .statsig
+    ) -> Result<PipelineConfiguration, ConfigurationProblems> {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ConfigurationError(
-                keyPath: "", message: "cannot read configuration file \(path): \(error.localizedDescription)")
+            return .failure(ConfigurationProblems([ConfigurationError(
+                keyPath: "", message: "cannot read configuration file \(path): \(error.localizedDescription)")]))
         }
-        return try parse(data, environment: environment, defaultOutputFormat: defaultOutputFormat)
+        return check(data, environment: environment, defaultOutputFormat: defaultOutputFormat)
+    }
+
+    /// Parses and validates a configuration held in memory, collecting every problem.
+    public static func check(
+        _ data: Data,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        defaultOutputFormat: OutputFormat = .statsig
+    ) -> Result<PipelineConfiguration, ConfigurationProblems> {
+        let document: Any
+        do {
+            document = try ConfigurationDocument.parse(data)
+        } catch {
+            return .failure(ConfigurationProblems([error]))
+        }
+        let decoder = ConfigurationDecoder(environment: environment, defaultOutputFormat: defaultOutputFormat)
+        let configuration: PipelineConfiguration
+        do {
+            configuration = try decoder.configuration(from: document)
+        } catch {
+            decoder.log.add(error)
+            return .failure(ConfigurationProblems(decoder.log.errors))
+        }
+        // Range and consistency checks, except where decoding already reported the key (or the whole destination).
+        let problems = decoder.log.errors + configuration.validationErrors().filter { !decoder.log.covers($0.keyPath) }
+        return problems.isEmpty ? .success(configuration) : .failure(ConfigurationProblems(problems))
     }
 
     /// Parses and validates a configuration held in memory.
@@ -42,17 +79,59 @@ public enum ConfigurationLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         defaultOutputFormat: OutputFormat = .statsig
     ) throws(ConfigurationError) -> PipelineConfiguration {
-        let document: Any
-        do {
-            document = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            throw ConfigurationError(keyPath: "", message: "not valid JSON" + (detail.map { ": \($0)" } ?? ""))
+        try check(data, environment: environment, defaultOutputFormat: defaultOutputFormat).firstError()
+    }
+}
+
+/// Every problem found in a configuration, in document order (decoding problems first, then range and
+/// consistency checks); ``ConfigurationLoader/check(contentsOfFile:environment:defaultOutputFormat:)`` returns it.
+public struct ConfigurationProblems: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The problems, each located by key path; never empty.
+    public var errors: [ConfigurationError]
+
+    /// Wraps a non-empty list of problems.
+    public init(_ errors: [ConfigurationError]) {
+        self.errors = errors
+    }
+
+    /// One problem per line.
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+extension Result where Failure == ConfigurationProblems {
+    /// The value, or the first problem thrown (the `load` and `parse` API, which predates ``ConfigurationProblems``).
+    fileprivate func firstError() throws(ConfigurationError) -> Success {
+        switch self {
+        case .success(let value): return value
+        case .failure(let problems):
+            throw problems.errors.first ?? ConfigurationError(keyPath: "", message: "invalid configuration")
         }
-        let decoder = ConfigurationDecoder(environment: environment, defaultOutputFormat: defaultOutputFormat)
-        let configuration = try decoder.configuration(from: document)
-        try configuration.validate()
-        return configuration
+    }
+}
+
+/// The decoding problems found so far. A problem with one key is recorded and decoding goes on (the key keeps its
+/// default), so `sluice validate` lists every problem of a file in one pass.
+final class ConfigurationProblemLog {
+    private(set) var errors: [ConfigurationError] = []
+    /// Destinations that could not be decoded at all (no or unknown `type`, not an object): their validation
+    /// problems would be about a placeholder, not the file.
+    private var abandoned: Set<String> = []
+    private var reportedKeys: Set<String> = []
+
+    func add(_ error: ConfigurationError) {
+        errors.append(error)
+        reportedKeys.insert(error.keyPath)
+    }
+
+    func abandon(_ path: String, because error: ConfigurationError) {
+        add(error)
+        abandoned.insert(path)
+    }
+
+    /// Whether a validation problem at `keyPath` repeats one already reported (same key, or inside an abandoned destination).
+    func covers(_ keyPath: String) -> Bool {
+        if reportedKeys.contains(keyPath) { return true }
+        return abandoned.contains { keyPath == $0 || keyPath.hasPrefix($0 + ".") }
     }
 }
 
@@ -60,6 +139,7 @@ public enum ConfigurationLoader {
 struct ConfigurationDecoder {
     let environment: [String: String]
     let defaultOutputFormat: OutputFormat
+    let log = ConfigurationProblemLog()
 
     func configuration(from document: Any) throws(ConfigurationError) -> PipelineConfiguration {
         let root = try JSONObject(document, path: "", decoder: self)
@@ -103,8 +183,15 @@ struct ConfigurationDecoder {
         } else {
             var parsed: [DestinationConfiguration] = []
             for (index, element) in destinations.enumerated() {
-                let object = try JSONObject(element, path: "destinations[\(index)]", decoder: self)
-                parsed.append(try destination(object))
+                let path = "destinations[\(index)]"
+                do {
+                    let object = try JSONObject(element, path: path, decoder: self)
+                    parsed.append(try destination(object))
+                } catch {
+                    // Keep the indexes of the others in step with the file; the placeholder's own checks are skipped.
+                    log.abandon(path, because: error)
+                    parsed.append(DestinationConfiguration(name: path, kind: .stdout()))
+                }
             }
             configuration.destinations = parsed
         }
@@ -119,9 +206,10 @@ struct ConfigurationDecoder {
             for (index, name) in names.enumerated() {
                 guard let category = EventCategory(rawValue: name) else {
                     let expected = EventCategory.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw ConfigurationError(
+                    log.add(ConfigurationError(
                         keyPath: "\(object.path(for: "categories"))[\(index)]",
-                        message: "unknown category \"\(name)\" (expected one of \(expected))")
+                        message: "unknown category \"\(name)\" (expected one of \(expected))"))
+                    continue
                 }
                 set.insert(category)
             }
@@ -181,8 +269,12 @@ struct ConfigurationDecoder {
                 keyPath: object.path(for: "type"),
                 message: "unknown destination type \"\(type)\" (expected one of \(typeList))")
         }
-        guard let name = try object.string("name") else {
-            throw ConfigurationError(keyPath: object.path(for: "name"), message: "required")
+        let name: String
+        if let given = try object.string("name") {
+            name = given
+        } else {
+            if object.values["name"] == nil { log.add(ConfigurationError(keyPath: object.path(for: "name"), message: "required")) }
+            name = object.path
         }
         var destination = DestinationConfiguration(name: name, kind: kind)
         if let events = try object.object("events") {
@@ -203,12 +295,13 @@ struct ConfigurationDecoder {
         destination.concurrency = try object.int("concurrency") ?? destination.concurrency
         destination.timeoutMs = try object.int("timeoutMs") ?? destination.timeoutMs
         if let overflow = try object.string("overflow") {
-            guard let policy = OverflowPolicy(rawValue: overflow) else {
+            if let policy = OverflowPolicy(rawValue: overflow) {
+                destination.overflow = policy
+            } else {
                 let expected = OverflowPolicy.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ConfigurationError(
-                    keyPath: object.path(for: "overflow"), message: "expected one of \(expected) (got \"\(overflow)\")")
+                log.add(ConfigurationError(
+                    keyPath: object.path(for: "overflow"), message: "expected one of \(expected) (got \"\(overflow)\")"))
             }
-            destination.overflow = policy
         }
         if let identifiers = try object.object("identifiers") {
             destination.identifiers = try identifierMapping(identifiers, format: kind.format)
@@ -221,8 +314,9 @@ struct ConfigurationDecoder {
         guard let text = try object.string("format") else { return .statsig }
         guard let format = OutputFormat(rawValue: text) else {
             let expected = OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigurationError(
-                keyPath: object.path(for: "format"), message: "expected one of \(expected) (got \"\(text)\")")
+            log.add(ConfigurationError(
+                keyPath: object.path(for: "format"), message: "expected one of \(expected) (got \"\(text)\")"))
+            return .statsig
         }
         return format
     }
@@ -250,10 +344,10 @@ struct ConfigurationDecoder {
                     message: "Heap takes identity or user_id, never both: set \"identity\" or \"userId\", not both")
             }
         case .statsig:
-            throw ConfigurationError(
+            log.add(ConfigurationError(
                 keyPath: object.path,
                 message: "only destinations that write the segment or heap format map identifiers "
-                    + "(this one writes statsig)")
+                    + "(this one writes statsig)"))
         }
         return mapping
     }
@@ -286,17 +380,20 @@ struct ConfigurationDecoder {
             }
             let nameStart = text.index(after: next)
             guard let close = text[nameStart...].firstIndex(of: "}") else {
-                throw ConfigurationError(keyPath: path, message: "unterminated ${ (write $${ for a literal ${)")
+                log.add(ConfigurationError(keyPath: path, message: "unterminated ${ (write $${ for a literal ${)"))
+                return ""
             }
             let name = String(text[nameStart..<close])
             guard Self.isVariableName(name) else {
-                throw ConfigurationError(
+                log.add(ConfigurationError(
                     keyPath: path,
                     message: "invalid environment variable name in ${...} "
-                        + "(letters, digits and _, not starting with a digit)")
+                        + "(letters, digits and _, not starting with a digit)"))
+                return ""
             }
             guard let value = environment[name] else {
-                throw ConfigurationError(keyPath: path, message: "environment variable \(name) is not set")
+                log.add(ConfigurationError(keyPath: path, message: "environment variable \(name) is not set"))
+                return ""
             }
             result += value
             index = text.index(after: close)
@@ -318,6 +415,9 @@ struct ConfigurationDecoder {
 }
 
 /// A JSON object with the path it was found at, so every accessor can name the key in its errors.
+///
+/// An accessor that finds a value of the wrong type records the problem in the decoder's log and answers nil (the
+/// key keeps its default), so decoding goes on and every problem of the file is reported.
 struct JSONObject {
     let path: String
     let values: [String: Any]
@@ -335,12 +435,12 @@ struct JSONObject {
 
     func path(for key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    /// Rejects the first unknown key, in sorted order so the report is the same on every run.
+    /// Records every unknown key, in sorted order so the report is the same on every run.
     func allowOnly(_ allowed: [String]) throws(ConfigurationError) {
         for key in values.keys.sorted() where !allowed.contains(key) {
-            throw ConfigurationError(
+            decoder.log.add(ConfigurationError(
                 keyPath: path(for: key),
-                message: "unknown key (expected one of \(allowed.joined(separator: ", ")))")
+                message: "unknown key (expected one of \(allowed.joined(separator: ", ")))"))
         }
     }
 
@@ -348,48 +448,62 @@ struct JSONObject {
 
     func string(_ key: String) throws(ConfigurationError) -> String? {
         guard let value = values[key] else { return nil }
-        guard let text = value as? String else { throw typeError(key, "a string", value) }
+        guard let text = value as? String else { return mismatch(key, "a string", value) }
         return try decoder.substitute(text, path: path(for: key))
     }
 
+    /// The string at `key`; a missing one is recorded and read as empty (which validation would reject anyway).
     func required(_ key: String, for type: String) throws(ConfigurationError) -> String {
-        guard let text = try string(key) else {
-            throw ConfigurationError(keyPath: path(for: key), message: "required for a \(type) destination")
+        if values[key] == nil {
+            decoder.log.add(ConfigurationError(keyPath: path(for: key), message: "required for a \(type) destination"))
         }
-        return text
+        return try string(key) ?? ""
     }
 
     func bool(_ key: String) throws(ConfigurationError) -> Bool? {
         guard let value = values[key] else { return nil }
-        guard let number = value as? NSNumber, Self.isBoolean(number) else {
-            throw typeError(key, "a boolean", value)
-        }
-        return number.boolValue
+        guard let flag = value as? Bool else { return mismatch(key, "a boolean", value) }
+        return flag
     }
 
     func int(_ key: String) throws(ConfigurationError) -> Int? {
         guard let value = values[key] else { return nil }
-        guard let number = value as? NSNumber, !Self.isBoolean(number), let integer = Int(exactly: number.doubleValue)
-        else { throw typeError(key, "an integer", value) }
+        guard let number = value as? ConfigurationNumber, let integer = number.integer else {
+            if let number = value as? ConfigurationNumber, number.double.map({ $0.rounded() == $0 }) ?? true {
+                // Integral but beyond Int (e.g. 1e30): say so rather than "not an integer".
+                decoder.log.add(ConfigurationError(keyPath: path(for: key),
+                                                   message: "expected an integer (got \(number.text), beyond the 64-bit range)"))
+                return nil
+            }
+            return mismatch(key, "an integer", value)
+        }
         return integer
     }
 
     func double(_ key: String) throws(ConfigurationError) -> Double? {
         guard let value = values[key] else { return nil }
-        guard let number = value as? NSNumber, !Self.isBoolean(number) else {
-            throw typeError(key, "a number", value)
+        guard let number = value as? ConfigurationNumber else { return mismatch(key, "a number", value) }
+        guard let double = number.double else {
+            decoder.log.add(ConfigurationError(keyPath: path(for: key),
+                                               message: "expected a number (got \(number.text), beyond the range of a double)"))
+            return nil
         }
-        return number.doubleValue
+        return double
     }
 
     func object(_ key: String) throws(ConfigurationError) -> JSONObject? {
         guard let value = values[key] else { return nil }
-        return try JSONObject(value, path: path(for: key), decoder: decoder)
+        do {
+            return try JSONObject(value, path: path(for: key), decoder: decoder)
+        } catch {
+            decoder.log.add(error)
+            return nil
+        }
     }
 
     func array(_ key: String) throws(ConfigurationError) -> [Any]? {
         guard let value = values[key] else { return nil }
-        guard let array = value as? [Any] else { throw typeError(key, "an array", value) }
+        guard let array = value as? [Any] else { return mismatch(key, "an array", value) }
         return array
     }
 
@@ -399,8 +513,9 @@ struct JSONObject {
         for (index, element) in array.enumerated() {
             let elementPath = "\(path(for: key))[\(index)]"
             guard let text = element as? String else {
-                throw ConfigurationError(
-                    keyPath: elementPath, message: "expected a string (got \(Self.describe(element)))")
+                decoder.log.add(ConfigurationError(
+                    keyPath: elementPath, message: "expected a string (got \(Self.describe(element)))"))
+                continue
             }
             result.append(try decoder.substitute(text, path: elementPath))
         }
@@ -416,19 +531,17 @@ struct JSONObject {
         return result
     }
 
-    private func typeError(_ key: String, _ expected: String, _ value: Any) -> ConfigurationError {
+    /// Records a value of the wrong type and answers nil.
+    private func mismatch<T>(_ key: String, _ expected: String, _ value: Any) -> T? {
         // Only the kind of value is quoted, never the value: it may be a misplaced secret.
-        ConfigurationError(keyPath: path(for: key), message: "expected \(expected) (got \(Self.describe(value)))")
-    }
-
-    /// JSONSerialization gives booleans and numbers the same class; booleans alone have the `char` type code.
-    private static func isBoolean(_ number: NSNumber) -> Bool {
-        String(cString: number.objCType) == "c"
+        decoder.log.add(ConfigurationError(keyPath: path(for: key), message: "expected \(expected) (got \(Self.describe(value)))"))
+        return nil
     }
 
     static func describe(_ value: Any) -> String {
         if value is NSNull { return "null" }
-        if let number = value as? NSNumber { return isBoolean(number) ? "a boolean" : "a number" }
+        if value is Bool { return "a boolean" }
+        if value is ConfigurationNumber { return "a number" }
         if value is String { return "a string" }
         if value is [Any] { return "an array" }
         if value is [String: Any] { return "an object" }
