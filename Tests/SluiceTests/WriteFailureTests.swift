@@ -22,11 +22,12 @@ struct WriteFailureTests {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
+        _ = SluiceExecutable.brokenPipesIgnored
         try process.run()
         let collector = OutputCollector(SluiceExecutable.Running(process: process, stdin: stdin.fileHandleForWriting,
                                                                  stdout: stdout, stderr: stderr))
-        try stdin.fileHandleForWriting.write(contentsOf: Data(input))
-        try stdin.fileHandleForWriting.close()
+        try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
+        try? stdin.fileHandleForWriting.close()
         process.waitUntilExit()
         let (out, err) = collector.finish()
         return (process.terminationStatus, out, err)

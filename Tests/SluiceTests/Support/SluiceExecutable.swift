@@ -1,10 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The real `sluice` binary that `swift test` built next to the test bundle, and a way to run it.
 enum SluiceExecutable {
     /// `.build/<configuration>/sluice`, found from the running test binary's directory.
     static var url: URL {
+        _ = brokenPipesIgnored  // every helper that starts the binary finds it here
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         // The test binary may sit inside a bundle (`SluicePackageTests.xctest/Contents/MacOS/` on macOS).
         for _ in 0..<4 where !FileManager.default.fileExists(atPath: directory.appendingPathComponent("sluice").path) {
@@ -34,13 +38,19 @@ enum SluiceExecutable {
         return Running(process: process, stdin: input.fileHandleForWriting, stdout: output, stderr: error)
     }
 
+    /// A child that exits without reading its input (a usage error, a bad path: exit 2 before any input is read)
+    /// closes the pipe the test is writing: the default SIGPIPE would kill the whole test process. Ignored once,
+    /// so that write fails with EPIPE instead, which `run` tolerates: the child's status and output are the answer.
+    static let brokenPipesIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     /// Runs to completion with `input` on stdin; returns exit status, stdout and stderr.
     static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        _ = brokenPipesIgnored
         let running = try start(arguments, environment: environment)
         // Read both outputs concurrently with writing, so large outputs cannot fill a pipe and deadlock.
         let outputs = OutputCollector(running)
-        try running.stdin.write(contentsOf: Data(input))
-        try running.stdin.close()
+        try? running.stdin.write(contentsOf: Data(input))
+        try? running.stdin.close()
         running.process.waitUntilExit()
         let (out, err) = outputs.finish()
         return (running.process.terminationStatus, out, err)
