@@ -136,7 +136,7 @@ struct CLIEndToEndTests {
             {"destinations": [
               {"name": "statsig", "type": "statsig", "endpoint": "\(T.endpoint(server))", "apiKey": "${SLUICE_TEST_STATSIG_KEY}",
                "batch": {"maxEvents": 10, "maxDelayMs": 20}, "concurrency": 2,
-               "retry": {"maxAttempts": 100, "initialBackoffMs": 5, "maxBackoffMs": 20}}
+               "retry": {"maxAttempts": 100, "initialBackoffMs": 20, "maxBackoffMs": 50}}
             ]}
             """)
         let summaryPath = T.temporaryPath("summary.json")

@@ -58,11 +58,11 @@ struct CLIStopTests {
             }
         }
 
-        /// Reads standard output until its first newline.
-        func readFirstLine() -> String {
+        /// Reads `fd` (the child's standard output) until its first newline; blocks, so call it off the pool.
+        static func readFirstLine(_ fd: Int32) -> String {
             var line: [UInt8] = []
             var byte: UInt8 = 0
-            while read(stdoutRead, &byte, 1) == 1 {
+            while read(fd, &byte, 1) == 1 {
                 if byte == 0x0A { break }
                 line.append(byte)
             }
@@ -204,7 +204,7 @@ struct CLIStopTests {
             try await Task.sleep(for: .milliseconds(2))
         }
 
-        let first = child.readFirstLine()
+        let first = try await SluiceExecutable.offPool { [fd = child.stdoutRead] in Child.readFirstLine(fd) }
         #expect(T.object(first)?["eventName"] != nil, "first line: \(first)")
         close(child.stdoutRead)  // `head -1` exits
         let closed = ContinuousClock.now

@@ -158,9 +158,10 @@ struct HTTPDestinationTests {
         defer { server.stop() }
         let deadLetters = T.temporaryPath("dead.ndjson")
         defer { try? FileManager.default.removeItem(atPath: deadLetters) }
-        // Retries would go on for minutes; only the drain deadline can end this.
+        // 100 attempts (the most validation allows) 20-50 ms apart would retry for seconds; only the drain
+        // deadline (0.3 s) can end this.
         let destination = T.destination("statsig", .statsig(endpoint: T.endpoint(server), apiKey: T.statsigKey),
-                                        maxEvents: 10, maxAttempts: 100, backoffMs: (5, 20), concurrency: 2)
+                                        maxEvents: 10, maxAttempts: 100, backoffMs: (20, 50), concurrency: 2)
         let pipeline = try Pipeline(configuration: PipelineConfiguration(drainTimeoutSeconds: 0.3, destinations: [destination]),
                                     options: PipelineOptions(input: .none, deadLetterPath: deadLetters))
         let running = Task { try await pipeline.run() }

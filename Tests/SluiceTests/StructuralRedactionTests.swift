@@ -84,15 +84,17 @@ struct StructuralRedactionTests {
     }
 
     @Test("sluice --dry-run with SEGMENT_WRITE_KEY=test keeps pricing_page_test in the body and never shows the key")
-    func cliDryRunWithShortWriteKey() throws {
+    func cliDryRunWithShortWriteKey() async throws {
         let config = T.temporaryPath("config.json")
         defer { try? FileManager.default.removeItem(atPath: config) }
         try Data(#"{"destinations":[{"name":"segment","type":"segment","endpoint":"http://127.0.0.1:9","writeKey":"${SEGMENT_WRITE_KEY}"}]}"#.utf8)
             .write(to: URL(fileURLWithPath: config))
         var environment = ProcessInfo.processInfo.environment
         environment["SEGMENT_WRITE_KEY"] = "test"
-        let result = try SluiceExecutable.run(["--config", config, "--dry-run", "--quiet"],
-                                              input: Array((Self.exposure + "\n").utf8), environment: environment)
+        let result = try await SluiceExecutable.offPool { [environment] in
+            try SluiceExecutable.run(["--config", config, "--dry-run", "--quiet"],
+                                     input: Array((Self.exposure + "\n").utf8), environment: environment)
+        }
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let record = try #require(T.object(result.stdout.trimmingCharacters(in: .newlines)), "stdout: \(result.stdout)")
         #expect(result.stdout.contains("pricing_page_test"))

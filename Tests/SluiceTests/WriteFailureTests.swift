@@ -23,11 +23,12 @@ struct WriteFailureTests {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
+        SluiceExecutable.ignoreBrokenPipes()
         try process.run()
         let collector = OutputCollector(SluiceExecutable.Running(process: process, stdin: stdin.fileHandleForWriting,
                                                                  stdout: stdout, stderr: stderr))
-        try stdin.fileHandleForWriting.write(contentsOf: Data(input))
-        try stdin.fileHandleForWriting.close()
+        try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
+        try? stdin.fileHandleForWriting.close()
         process.waitUntilExit()
         let (out, err) = collector.finish()
         return (process.terminationStatus, out, err)
@@ -43,12 +44,14 @@ struct WriteFailureTests {
     }
 
     @Test("standard output on a full device: every event dead-lettered with the reason, counted as writeFailures, said once, exit 3")
-    func fullStandardOutput() throws {
+    func fullStandardOutput() async throws {
         let summaryPath = T.temporaryPath("summary.json"), deadPath = T.temporaryPath("dead.ndjson")
         defer { for path in [summaryPath, deadPath] { try? FileManager.default.removeItem(atPath: path) } }
         let sluice = SluiceExecutable.url.path
         let (input, uuids) = T.events(100)
-        let result = try Self.shell("exec '\(sluice)' --summary '\(summaryPath)' --dead-letter '\(deadPath)' > /dev/full", input: input)
+        let result = try await SluiceExecutable.offPool {
+            try Self.shell("exec '\(sluice)' --summary '\(summaryPath)' --dead-letter '\(deadPath)' > /dev/full", input: input)
+        }
 
         #expect(result.status == 3, "stderr: \(result.stderr)")
         #expect(Self.occurrences(of: "standard output: write failed: No space left on device", in: result.stderr) == 1,
@@ -65,12 +68,14 @@ struct WriteFailureTests {
     }
 
     @Test("a dead-letter file on a full device: said once with the path and the errno text, every record counted, exit 3")
-    func fullDeadLetterDevice() throws {
+    func fullDeadLetterDevice() async throws {
         let summaryPath = T.temporaryPath("summary.json")
         defer { try? FileManager.default.removeItem(atPath: summaryPath) }
         let (valid, _) = T.events(10)
         let input = valid + Array(String(repeating: "{broken\n", count: 7).utf8)
-        let result = try SluiceExecutable.run(["--dead-letter", "/dev/full", "--summary", summaryPath], input: input)
+        let result = try await SluiceExecutable.offPool {
+            try SluiceExecutable.run(["--dead-letter", "/dev/full", "--summary", summaryPath], input: input)
+        }
 
         #expect(result.status == 3, "stderr: \(result.stderr)")
         #expect(Self.occurrences(of: "dead-letter file /dev/full: write failed: No space left on device", in: result.stderr) == 1,
@@ -99,23 +104,24 @@ struct WriteFailureTests {
     }
 
     @Test("a --summary that cannot be written is exit status 3 with the path and the reason")
-    func unwritableSummary() throws {
+    func unwritableSummary() async throws {
         let (input, _) = T.events(3)
-        let result = try SluiceExecutable.run(["--summary", "/dev/full", "--quiet"], input: input)
+        let result = try await SluiceExecutable.offPool { try SluiceExecutable.run(["--summary", "/dev/full", "--quiet"], input: input) }
         #expect(result.status == 3)
         #expect(result.stderr.contains("--summary: cannot write /dev/full"), "stderr: \(result.stderr)")
     }
 
     @Test("a dead-letter file that hits a size limit keeps only whole records, and written + deadLetterWriteFailures is every record")
-    func deadLetterFileSizeLimit() throws {
+    func deadLetterFileSizeLimit() async throws {
         let summaryPath = T.temporaryPath("summary.json"), deadPath = T.temporaryPath("dead.ndjson")
         defer { for path in [summaryPath, deadPath] { try? FileManager.default.removeItem(atPath: path) } }
         let sluice = SluiceExecutable.url.path
         // 300 invalid lines of ~120 bytes: ~60 KB of records against a limit of 8 blocks (4 or 8 KiB by shell).
         let lines = (0..<300).map { "{\"eventName\":\"broken_\($0)\",\"value\":" + String(repeating: "x", count: 80) }
         let input = Array((lines.joined(separator: "\n") + "\n").utf8)
-        let result = try Self.shell("ulimit -f 8 && exec '\(sluice)' --quiet --summary '\(summaryPath)' --dead-letter '\(deadPath)'",
-                                    input: input)
+        let result = try await SluiceExecutable.offPool {
+            try Self.shell("ulimit -f 8 && exec '\(sluice)' --quiet --summary '\(summaryPath)' --dead-letter '\(deadPath)'", input: input)
+        }
 
         #expect(result.status == 3, "stderr: \(result.stderr)")
         #expect(Self.occurrences(of: "dead-letter file \(deadPath): write failed: File too large", in: result.stderr) == 1,
@@ -173,7 +179,7 @@ struct DeadLetterReasonTests {
             ]}
             """.utf8).write(to: URL(fileURLWithPath: config))
         let (input, _) = T.events(30)
-        let result = try SluiceExecutable.run(["--config", config, "--summary", summaryPath], input: input)
+        let result = try await SluiceExecutable.offPool { try SluiceExecutable.run(["--config", config, "--summary", summaryPath], input: input) }
 
         #expect(result.status == 1, "stderr: \(result.stderr)")
         #expect(server.requests.count == 6)

@@ -98,3 +98,15 @@ final class OutputCollector: Sendable {
 final class LockedData: Sendable {
     let value = Mutex(Data())
 }
+
+extension SluiceExecutable {
+    /// Runs blocking work (waiting for a child process, a blocking read) on a thread of its own and awaits it, so
+    /// a test never holds one of the few cooperative threads that every other test running in parallel needs.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
