@@ -74,9 +74,13 @@ struct SharedDedupeTests {
         for (n, id) in ids.enumerated() {
             _ = try server.command("SET", "sluice:seen:\(SharedDedupeFixtures.uuid(n))", n < 10 ? "elsewhere#0" : "\(id)#0", "PX", "60000")
         }
-        try await Task.sleep(for: .milliseconds(150))
+        // The dead instance has been silent for an hour (XCLAIM ... IDLE): a claim idle time of a minute takes all of
+        // its entries at once, and none of the living instance's own.
+        let idle = try server.connection().execute([RedisCommand("XCLAIM", ["events", "g", "dead", "0"] + ids + ["IDLE", "3600000", "JUSTID"])],
+                                                   timeoutMs: 10_000)
+        #expect(idle.first?.elements?.count == count)
         var source = RedisStreamFixtures.source(server, consumer: "alive", idle: 0.5)
-        source.claimIdleMs = 100
+        source.claimIdleMs = 60_000
         let destination = CollectingDestination()
         let pipeline = try SharedDedupeFixtures.pipeline(server.url, input: InputSource.redisStream(source), destination: destination)
         let summary = try await pipeline.run()
@@ -144,6 +148,24 @@ struct SharedDedupeTests {
         #expect(texts.contains { $0.contains("shared dedupe") })
         #expect(!texts.contains { $0.contains(password) })
         #expect(SharedDedupeFixtures.configuration(server.url, password: password).secrets.contains(password))
+    }
+
+    @Test("/metrics carries the Redis source's entry counters and shared de-duplication's results")
+    func metricsExposition() async throws {
+        guard let server = try RedisTestServer.start() else { return }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (0..<120).map { RedisStreamFixtures.event($0 % 100) })
+        let pipeline = try SharedDedupeFixtures.pipeline(server.url, input: InputSource.redisStream(RedisStreamFixtures.source(server)),
+                                                         destination: CollectingDestination())
+        _ = try await pipeline.run()
+        let text = PrometheusExposition.render(pipeline.metrics)
+        for line in ["sluice_redis_source_entries_total{outcome=\"read\"} 120", "sluice_redis_source_entries_total{outcome=\"acknowledged\"} 120",
+                     "sluice_redis_source_entries_total{outcome=\"claimed\"} 0", "sluice_redis_reconnects_total 0",
+                     "sluice_shared_dedupe_events_total{result=\"claimed\"} 100", "sluice_shared_dedupe_events_total{result=\"duplicate\"} 20",
+                     "sluice_shared_dedupe_events_total{result=\"unchecked\"} 0", "# TYPE sluice_shared_dedupe_failures_total counter"] {
+            #expect(text.contains(line + "\n"), "missing \(line)")
+        }
+        // Without Redis input or shared dedupe, neither family appears.
+        #expect(!PrometheusExposition.render(MetricsSnapshot()).contains("sluice_redis"))
     }
 
     @Test("Configuration: shared and keyPrefix load, the password comes from the environment, rediss:// and query parameters are refused, keyPrefix needs shared")
