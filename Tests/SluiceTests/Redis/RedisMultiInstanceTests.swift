@@ -7,13 +7,15 @@ import Glibc
 
 /// Several real `sluice` processes behind Redis Streams, one SIGKILLed mid-run.
 ///
-/// Entry count: `SLUICE_REDIS_MULTI_ENTRIES` (default 5,000 to keep the suite quick; the full size is
-/// 100,000, run with `SLUICE_REDIS_MULTI_ENTRIES=100000 swift test --filter RedisMultiInstance`: 44 s and 59 s on the
-/// shared 2-core machine with a debug build, too long for every run).
+/// Entry count: `SLUICE_REDIS_MULTI_ENTRIES` overrides both tests' defaults (the full size is 100,000:
+/// `SLUICE_REDIS_MULTI_ENTRIES=100000 swift test --no-parallel --filter RedisMultiInstance`). Measured alone on the
+/// shared 2-core machine with a debug build: the one-group test 13 s at its default of 20,000 and 24 s at 100,000;
+/// the partitioned test 3 s at its default of 5,000 and 35 s at 100,000 (it first writes the partitions through
+/// the sink).
 @Suite("Redis Streams: several instances (real processes, real redis-server)")
 struct RedisMultiInstanceTests {
-    static var entryCount: Int {
-        ProcessInfo.processInfo.environment["SLUICE_REDIS_MULTI_ENTRIES"].flatMap(Int.init) ?? 5_000
+    static func entryCount(default count: Int) -> Int {
+        ProcessInfo.processInfo.environment["SLUICE_REDIS_MULTI_ENTRIES"].flatMap(Int.init) ?? count
     }
 
     /// Lines of `count` entries of which 5% repeat an earlier event exactly (same timeUUID).
@@ -52,7 +54,7 @@ struct RedisMultiInstanceTests {
     @Test("Partitioned streams (partitionBy timeUUID), one consumer per partition, one instance SIGKILLed and restarted: every unique event delivered, duplicates only within the killed instance's in-flight window, nothing pending")
     func partitionedWithKill() async throws {
         guard let redis = try RedisTestServer.start() else { return }
-        let count = Self.entryCount
+        let count = Self.entryCount(default: 5_000)
         let (lines, unique) = Self.lines(count: count)
         // The front tier: the sink writes the 3 partitions.
         let sink = PipelineConfiguration(dedupe: DedupeConfiguration(enabled: false), destinations: [DestinationConfiguration(
@@ -96,7 +98,7 @@ struct RedisMultiInstanceTests {
     @Test("One stream, three instances in one group sharing de-duplication (dedupe.shared), one SIGKILLed: the living claim its pending entries; every unique event delivered, none twice by the living instances, XPENDING empty")
     func oneGroupWithKill() async throws {
         guard let redis = try RedisTestServer.start() else { return }
-        let count = Self.entryCount
+        let count = Self.entryCount(default: 20_000)
         let (lines, unique) = Self.lines(count: count)
         for start in stride(from: 0, to: lines.count, by: 5000) {
             try RedisStreamFixtures.add(redis, stream: "events", bodies: Array(lines[start..<min(lines.count, start + 5000)]))
@@ -104,10 +106,12 @@ struct RedisMultiInstanceTests {
         let http = try TestHTTPServer(script: TestHTTPServer.always(.status(200)))
         defer { http.stop() }
         // One webhook path per instance, so that what the living delivered can be told from what the dead one did.
+        // claimIdleMs exceeds how long an entry waits inside a busy instance (seconds here, with a 100k backlog on a
+        // loaded machine): a living instance's entries are never claimed by the other, only the dead one's are.
         var instances = try (0..<3).map { k in
             let configPath = try Self.config(webhook: http.url("/hook/\(k)"), directory: redis.directory, sharedDedupe: redis.url, name: "c\(k)")
             return try SluiceExecutable.start(["--config", configPath, "--quiet", "--exit-when-idle", "2",
-                                               "--input", "\(redis.url)?stream=events&group=g&consumer=c\(k)&batch=200&claimIdleMs=2000"])
+                                               "--input", "\(redis.url)?stream=events&group=g&consumer=c\(k)&batch=200&claimIdleMs=10000"])
         }
         let deadline = Date().addingTimeInterval(60)
         while http.requests.count < 10 && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
