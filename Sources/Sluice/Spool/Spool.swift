@@ -100,6 +100,8 @@ final class Spool: Sendable {
     let segmentBytes: Int
     /// Cursor problems (a failed write) are reported once through this.
     private let onProblem: @Sendable (String) -> Void
+    /// Run on every group commit before the cursors are made durable (the dedupe key journal's fsync).
+    private let commitHooks = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed), locks and recovers the spool at `configuration.path` for `destinations`.
     init(configuration: SpoolConfiguration, destinations: [String], onProblem: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -421,6 +423,12 @@ final class Spool: Sendable {
         s.directoryChanged = true
     }
 
+    /// Runs `hook` on every group commit (every `syncIntervalMs`, and at close), before the cursor files are
+    /// made durable: files that must be on the disk no later than the cursors fsync there.
+    func onCommit(_ hook: @escaping @Sendable () -> Void) {
+        commitHooks.withLock { $0.append(hook) }
+    }
+
     // MARK: - Settlement
 
     /// Records that destination `index` settled the records in `range` (delivered, filtered, dead-lettered or
@@ -544,6 +552,7 @@ final class Spool: Sendable {
             let tick = closing || DispatchTime.now().uptimeNanoseconds >= nextTick
             if tick || configuration.sync == .always { commit() }
             if tick {
+                if configuration.sync != .none { commitHooks.withLock { $0 }.forEach { $0() } }
                 makeCursorsDurable()
                 deleteSettledSegments()
                 nextTick = DispatchTime.now().uptimeNanoseconds + interval
