@@ -86,6 +86,11 @@ final class DedupeKeyJournal: Sendable {
                 // Cut the damage off, so the next start does not report it again.
                 if read.goodBytes >= fileHeaderSize { _ = truncate(path, off_t(read.goodBytes)) }
             }
+            if read.entries.isEmpty, read.note == nil {
+                // Only a header (a run that saw no new keys): nothing to keep.
+                directory.remove(name)
+                continue
+            }
             var file = File(index: index, keys: 0, newestEventTime: Int64.min)
             for entry in read.entries {
                 file.keys += 1
