@@ -109,6 +109,8 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The disk spool and the input that goes through it, when one is configured.
     let spooled: SpooledSource?
+    /// With a spool and dedupe on: the dedupe keys kept in the spool, so dedupe survives a restart.
+    let spooledDedupeKeys: SpooledDedupeKeys?
     /// The Redis Streams source, when ``PipelineOptions/input`` is one.
     let redisSource: RedisStreamSource?
     /// The Redis server of `dedupe.shared`, and what shared de-duplication counted.
@@ -168,6 +170,7 @@ public final class Pipeline: Sendable {
         spooled = try configuration.spool.map {
             try SpooledSource.open($0, destinations: names, recordLines: recordLines, onNotice: options.spoolNotices)
         }
+        spooledDedupeKeys = try Self.spooledDedupeKeys(spooled, configuration, options)
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
@@ -330,6 +333,7 @@ public final class Pipeline: Sendable {
         }
         await redisSource?.finishAcknowledging(timeoutSeconds: configuration.drainTimeoutSeconds)
         deadLetters?.close()
+        spooledDedupeKeys?.close()
         spooled?.close()
         progress.markFinished()
         return summary()

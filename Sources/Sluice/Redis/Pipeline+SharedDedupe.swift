@@ -26,7 +26,10 @@ extension Pipeline {
                                            notices: notices)
             return { await stage.run(input: $0, output: $1) }
         }
-        let stage = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats)
+        // With a spool, the local table's keys are journalled there and restored by the next run (the shared
+        // table needs no journal: its keys live in Redis).
+        let stage = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats,
+                                 keyStore: spooledDedupeKeys)
         return { await stage.run(input: $0, output: $1) }
     }
 }
