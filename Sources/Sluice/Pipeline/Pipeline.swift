@@ -109,6 +109,8 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The disk spool and the input that goes through it, when one is configured.
     let spooled: SpooledSource?
+    /// With a spool and dedupe on: the dedupe keys kept in the spool, so dedupe survives a restart.
+    let spooledDedupeKeys: SpooledDedupeKeys?
     /// The Redis Streams source, when ``PipelineOptions/input`` is one.
     let redisSource: RedisStreamSource?
 
@@ -164,6 +166,7 @@ public final class Pipeline: Sendable {
         spooled = try configuration.spool.map {
             try SpooledSource.open($0, destinations: names, recordLines: recordLines, onNotice: options.spoolNotices)
         }
+        spooledDedupeKeys = try Self.spooledDedupeKeys(spooled, configuration, options)
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
@@ -313,7 +316,8 @@ public final class Pipeline: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput(start: start) }
             if dedupeEnabled {
-                let deduplicator = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats)
+                let deduplicator = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats,
+                                                keyStore: spooledDedupeKeys)
                 group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
             }
             let filter = Filter(selection: configuration.filter, accounting: accounting)
@@ -326,6 +330,7 @@ public final class Pipeline: Sendable {
         }
         await redisSource?.finishAcknowledging(timeoutSeconds: configuration.drainTimeoutSeconds)
         deadLetters?.close()
+        spooledDedupeKeys?.close()
         spooled?.close()
         progress.markFinished()
         return summary()
