@@ -42,4 +42,10 @@ struct IntegrationConfigurationProblemsTests {
             "statsigSpecs.serverSecret: expected a string (got a number)", "dedupe.capacity: must be between 1 and 100000000 (got 0)",
         ])
     }
+
+    @Test("an unreadable rate-limit count is one problem, not also \"needs events and/or requests\"")
+    func unreadableCountIsOneProblem() {
+        let found = problems(#"{"destinations": [{"name": "h", "type": "heap", "appID": "a", "rateLimit": {"events": 1e400, "perSeconds": 60}}]}"#)
+        #expect(found.map(\.keyPath) == ["destinations[0].rateLimit.events"], "\(found)")
+    }
 }

@@ -79,6 +79,9 @@ extension ConfigurationDecoder {
             }
             return nil
         }
-        return RateLimit(events: try object.int("events"), requests: try object.int("requests"), perSeconds: seconds)
+        let events = try object.int("events"), requests = try object.int("requests")
+        // A count that was given but could not be read is already reported; the rule is not used.
+        if (events == nil && object.values["events"] != nil) || (requests == nil && object.values["requests"] != nil) { return nil }
+        return RateLimit(events: events, requests: requests, perSeconds: seconds)
     }
 }
