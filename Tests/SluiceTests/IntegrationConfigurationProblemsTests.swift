@@ -47,5 +47,8 @@ struct IntegrationConfigurationProblemsTests {
     func unreadableCountIsOneProblem() {
         let found = problems(#"{"destinations": [{"name": "h", "type": "heap", "appID": "a", "rateLimit": {"events": 1e400, "perSeconds": 60}}]}"#)
         #expect(found.map(\.keyPath) == ["destinations[0].rateLimit.events"], "\(found)")
+        // The rule's window is still checked.
+        let both = problems(#"{"destinations": [{"name": "h", "type": "heap", "appID": "a", "rateLimit": {"events": "many", "perSeconds": 0}}]}"#)
+        #expect(both.map(\.keyPath) == ["destinations[0].rateLimit.events", "destinations[0].rateLimit.perSeconds"], "\(both)")
     }
 }

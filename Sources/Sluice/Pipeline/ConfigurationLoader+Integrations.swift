@@ -81,7 +81,11 @@ extension ConfigurationDecoder {
         }
         let events = try object.int("events"), requests = try object.int("requests")
         // A count that was given but could not be read is already reported; the rule is not used.
-        if (events == nil && object.values["events"] != nil) || (requests == nil && object.values["requests"] != nil) { return nil }
+        if (events == nil && object.values["events"] != nil) || (requests == nil && object.values["requests"] != nil) {
+            // The rule's other problems are still listed (validation never sees a rule that is not used).
+            RateLimit.windowProblems(seconds, at: object.path).forEach(log.add)
+            return nil
+        }
         return RateLimit(events: events, requests: requests, perSeconds: seconds)
     }
 }
