@@ -64,6 +64,52 @@ struct DeadLetterReplayTests {
         #expect(throws: PipelineError.self) { try Pipeline(configuration: configuration, options: options) }
     }
 
+    @Test("a dead-lettered ID-list audience change replays as the same change (PATCH for an add, DELETE for a removal), not as a plain event")
+    func audienceChangeReplaysAsAChange() async throws {
+        func lists(_ server: TestHTTPServer) -> DestinationConfiguration {
+            var destination = T.destination("lists", .statsigIDLists(endpoint: T.endpoint(server), apiKey: "console-k"), maxAttempts: 1)
+            destination.rateLimit = .off
+            return destination
+        }
+        let input = PipelineTestSupport.bytes([
+            IDListTypeTests.identify(#""userId":"u1""#), IDListTypeTests.identify(#""userId":"u2""#, member: false),
+        ])
+        let deadLetters = T.temporaryPath("audience-dead.ndjson")
+        let failing = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.unavailable))
+        defer { failing.stop() }
+        let outage = try await Pipeline(configuration: PipelineTestSupport.configuration(destinations: [lists(failing)]),
+                                        options: PipelineOptions(input: .bytes(input), deadLetterPath: deadLetters)).run()
+        #expect(outage.destinations["lists"]?.deadLettered == 2)
+        let records = try String(contentsOfFile: deadLetters, encoding: .utf8)
+        #expect(records.components(separatedBy: #""eventKind":"audience_change""#).count == 3, "\(records)")
+
+        let healthy = try TestHTTPServer(script: TestHTTPServer.always(TestHTTPServer.ok))
+        defer { healthy.stop() }
+        let replay = try await Pipeline(configuration: PipelineTestSupport.configuration(destinations: [lists(healthy)]),
+                                        options: PipelineOptions(input: .file(deadLetters))).run()
+        #expect(replay.destinations["lists"]?.delivered == 2)
+        #expect(replay.isBalanced)
+        let calls = healthy.requests.map { "\($0.method) \($0.path) \(String(decoding: $0.body, as: UTF8.self))" }.sorted()
+        #expect(calls == [
+            #"DELETE /console/v1/segments/vip/id_list {"ids":["u2"]}"#, #"PATCH /console/v1/segments/vip/id_list {"ids":["u1"]}"#,
+        ])
+    }
+
+    @Test("a record marked as an audience change whose value is not true/false, or with an unknown eventKind, is invalid with the reason")
+    func malformedAudienceChangeRecord() {
+        let event = #"{"eventName":"vip","user":{"userID":"u1"},"timestamp":1714564800000,"value":"yes"}"#
+        let (chunk, invalid) = IntegrationFixtures.decode([
+            #"{"kind":"undeliverable","destination":"lists","reason":"HTTP 503","attempts":1,"line":1,"eventKind":"audience_change","event":\#(event)}"#,
+            #"{"kind":"undeliverable","destination":"lists","reason":"HTTP 503","attempts":1,"line":2,"eventKind":"member","event":\#(event)}"#,
+            #"{"kind":"undeliverable","destination":"lists","reason":"HTTP 503","attempts":1,"line":3,"eventKind":"audience_change","event":\#(event.replacingOccurrences(of: #""yes""#, with: "false"))}"#,
+        ])
+        #expect(invalid.map(\.reason) == [
+            "dead-letter record: an audience change needs \"value\": true (add) or false (remove)",
+            "dead-letter record: unknown \"eventKind\" (expected \"audience_change\")",
+        ])
+        #expect(chunk.events.map(\.kind) == [.audienceMembership], "only the well-formed change is ingested, as a change")
+    }
+
     @Test("an invalid-input record's raw line is decoded again: fixed lines count, still-broken ones are invalid again")
     func invalidRecordsReplayed() {
         let good = #"{\"eventName\":\"purchase\",\"user\":{\"userID\":\"u\"},\"time\":1795331233000}"#

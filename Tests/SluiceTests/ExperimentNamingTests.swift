@@ -145,4 +145,17 @@ import Testing
         let unnamed = await IntegrationFixtures.encode(plain, rule: IntegrationFixtures.heapRule, encoder: HeapFormat(appID: nil))
         #expect(unnamed.items.first?.contains(#""pricing_page_test":"4kGkWbrZ7M3aQy5sFvR1oN""#) == true)
     }
+
+    @Test func statsigLogEventGetsExperimentExposuresBackUnderTheSDKNameWithTheGroupKept() async throws {
+        let specs = try StatsigSpecs.parse(Self.fixture("statsig-specs-v2.json"))
+        let input = String(decoding: try Self.fixture("exposures.ndjson"), as: UTF8.self)
+        let (chunk, _) = IntegrationFixtures.decode(input.split(separator: "\n").map(String.init), options: Self.options(specs: specs))
+        let statsig = await IntegrationFixtures.encode(chunk, rule: .none, encoder: StatsigLogEventFormat())
+        let names = statsig.items.map { IntegrationFixtures.object($0)?["eventName"] as? String }
+        #expect(names == ["statsig::config_exposure", "statsig::config_exposure", "statsig::config_exposure", "statsig::layer_exposure"])
+        #expect(statsig.items[0].contains(#""experimentGroupName":"Test""#))
+        // Downstream analytics keep Statsig's integration name.
+        let segment = await IntegrationFixtures.encode(chunk, rule: IntegrationFixtures.segmentRule, encoder: SegmentFormat(framing: .batch))
+        #expect(segment.items[0].contains(#""event":"statsig::experiment_exposure""#))
+    }
 }

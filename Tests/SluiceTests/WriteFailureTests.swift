@@ -153,6 +153,10 @@ struct DeadLetterReasonTests {
         #expect(DeadLetterReason.classify("event larger than the batch limit (batch.maxBytes 512000)")
                 == "event larger than the batch limit (batch.maxBytes N)")
         #expect(DeadLetterReason.classify("abandoned: drain deadline passed") == "abandoned: drain deadline passed")
+        // One attempt or five: the same class, spelt in the plural.
+        #expect(DeadLetterReason.classify("connection refused after 1 attempt") == "connection refused after N attempts")
+        #expect(DeadLetterReason.classify("connection refused after 5 attempts (last status: 503 Service Unavailable)")
+                == "connection refused after N attempts (last status: N Service Unavailable)")
     }
 
     @Test("a destination keeps at most 32 reason classes; later ones are counted under 'other reasons'")

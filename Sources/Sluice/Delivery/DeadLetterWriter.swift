@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// Records: `{"time","kind":"invalid","reason","line","index"?,"raw"}` for input that could not be decoded (the
 /// raw bytes as a JSON string), and `{"time","kind":"undeliverable","destination","reason","attempts","line",
-/// "event"}` for events a destination could not take (the event in Statsig export format).
+/// "event"}` for events a destination could not take (the event in Statsig export format; an ID-list audience
+/// change also carries `"eventKind":"audience_change"`, so a replay brings it back as a change, not an event).
 ///
 /// Redaction is structural: configured secrets are masked in the `reason`, the one field Sluice writes from its
 /// own requests and their answers (a server may echo the key it rejected). `event` and `raw` are the user's data
@@ -92,6 +93,7 @@ public final class DeadLetterWriter: Sendable {
                 w.appendRaw(",\"reason\":"); w.appendString(reason)
                 w.appendRaw(",\"attempts\":"); w.appendInt(Int64(attempts))
                 w.appendRaw(",\"line\":"); w.appendInt(Int64(event.line))
+                if event.kind == .audienceMembership { w.appendRaw(",\"eventKind\":"); w.appendString(DeadLetterRecord.audienceChange) }
                 w.appendRaw(",\"event\":")
                 out = w.bytes
                 StatsigExportFormat.append(event, arena: arena, to: &out)

@@ -7,6 +7,11 @@
 /// The export shape's top-level `userID`, `timeUUID` and `unitID` have no place in `log_event`; the user's ID
 /// lives in `user.userID`, so an event whose user object lacks it (export events may carry it only at the top
 /// level) gets it inserted, and an event without a user gets `{"userID":..}`.
+///
+/// An experiment exposure goes back to Statsig under the name its SDKs log it with, `statsig::config_exposure`:
+/// `statsig::experiment_exposure` is the name Statsig's Segment and Heap integrations give it downstream, and
+/// Statsig itself would file an event of that name as a custom event, losing the exposure from experiment results.
+/// The metadata (with `experimentGroupName`, when the specs gave one) is kept.
 struct StatsigLogEventFormat: EventEncoder {
     let prefix: [UInt8] = Array("{\"events\":[".utf8)
     let separator: [UInt8] = [UInt8(ascii: ",")]
@@ -27,7 +32,7 @@ struct StatsigLogEventFormat: EventEncoder {
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: arena[span.range]))
         }
         out.appendLiteral("{\"eventName\":")
-        raw(event.eventName)
+        if event.category == .experimentExposure { out.appendLiteral("\"statsig::config_exposure\"") } else { raw(event.eventName) }
         out.appendLiteral(",\"user\":")
         appendUser(event, arena: arena, to: &out)
         out.appendLiteral(",\"value\":")

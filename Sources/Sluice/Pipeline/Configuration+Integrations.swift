@@ -70,6 +70,12 @@ public struct RateLimit: Sendable, Equatable {
         self.perSeconds = perSeconds
     }
 
+    /// The range of `perSeconds` (0.001 s to a day), checked for the rule at key path `at`.
+    static func windowProblems(_ perSeconds: Double, at path: String) -> [ConfigurationError] {
+        guard !(perSeconds >= 0.001 && perSeconds <= 86_400) else { return [] }
+        return [ConfigurationError(keyPath: "\(path).perSeconds", message: "must be between 0.001 and 86400 seconds")]
+    }
+
     /// Heap's documented limit for the track API: 15,000 events per minute per app_id.
     public static let heapApp = RateLimit(events: 15_000, perSeconds: 60)
     /// Statsig's documented limits for the ID-list endpoint: 900 requests per 15 minutes, 12 per 10 seconds.
@@ -153,9 +159,7 @@ extension DestinationConfiguration {
                 if let requests = limit.requests, !(1...1_000_000).contains(requests) {
                     problems.append(ConfigurationError(keyPath: "\(at).requests", message: "must be between 1 and 1000000 (got \(requests))"))
                 }
-                if !(limit.perSeconds >= 0.001 && limit.perSeconds <= 86_400) {
-                    problems.append(ConfigurationError(keyPath: "\(at).perSeconds", message: "must be between 0.001 and 86400 seconds"))
-                }
+                problems += RateLimit.windowProblems(limit.perSeconds, at: at)
             }
         }
         if let idType, idType.isEmpty {

@@ -44,6 +44,8 @@ enum DeadLetterReason {
             }
         }
         var text = String(decoding: out, as: UTF8.self)
+        // "after 1 attempt" and "after 5 attempts" are one class (and "after N attempt" would read wrong).
+        text = text.replacingOccurrences(of: "N attempt", with: "N attempts").replacingOccurrences(of: "N attemptss", with: "N attempts")
         if i < bytes.count { text += "…" }
         return text
     }
