@@ -8,6 +8,7 @@ import Darwin
 import Dispatch
 import Foundation
 import Sluice
+import Synchronization
 
 /// The main job: read events, run the pipeline, print the summary, exit with the contract's status.
 enum RunCommand {
@@ -138,38 +139,28 @@ enum RunCommand {
 /// SIGINT / SIGTERM: the first stops reading and drains within the drain timeout; a second gives up waiting
 /// at once (what is still queued is dead-lettered, never silently dropped).
 final class SignalHandlers {
-    private let sources: [DispatchSourceSignal]
-
     init(pipeline: Pipeline, gracePeriod: Double, quiet: Bool, listeners: RunListeners? = nil, spooled: Bool = false) {
         // With a spool, what is not delivered in time stays there for the next run instead of being dead-lettered.
         let rest = spooled ? "leaving the rest in the spool for the next run" : "dead-lettering the rest"
-        let signals = [SIGINT, SIGTERM]
         let counter = SignalCounter()
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if counter.increment() == 1 {
-                    if !quiet { StandardError.write("sluice: signal \(number): stopping input, draining (up to \(gracePeriod) s)") }
-                    let drain = { @Sendable in pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000))) }
-                    if let listeners { listeners.beginShutdown(then: drain, timeout: gracePeriod) } else { drain() }
-                } else {
-                    if !quiet { StandardError.write("sluice: second signal: giving up on delivery, \(rest)") }
-                    pipeline.shutdown(gracePeriod: .zero)
-                }
+        SignalWaiter.install { number in
+            if counter.increment() == 1 {
+                if !quiet { StandardError.write("sluice: signal \(number): stopping input, draining (up to \(gracePeriod) s)") }
+                let drain = { @Sendable in pipeline.shutdown(gracePeriod: .milliseconds(Int(gracePeriod * 1000))) }
+                if let listeners { listeners.beginShutdown(then: drain, timeout: gracePeriod) } else { drain() }
+            } else {
+                if !quiet { StandardError.write("sluice: second signal: giving up on delivery, \(rest)") }
+                pipeline.shutdown(gracePeriod: .zero)
             }
-            source.resume()
-            return source
         }
     }
 
     func cancel() {
-        sources.forEach { $0.cancel() }
+        SignalWaiter.ignoreFromNowOn()
     }
 }
 
-import Synchronization
-
+/// Counts signals: the first drains, the second gives up on delivery.
 final class SignalCounter: Sendable {
     private let count = Atomic<Int>(0)
     func increment() -> Int { count.add(1, ordering: .relaxed).newValue }

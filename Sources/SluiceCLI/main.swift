@@ -8,6 +8,8 @@ import Darwin
 import Foundation
 import Sluice
 
+// SIGINT and SIGTERM are caught from here on, so none is lost before a run has set up its drain.
+SignalWaiter.start()
 // A closed pipe downstream (`sluice | head`) must surface as a write error the engine accounts for, not kill
 // the process before it can drain and print its summary.
 signal(SIGPIPE, SIG_IGN)
@@ -34,5 +36,7 @@ case .validate(let path):
 case .generate(let options):
     exit(GenerateCommand.run(options))
 case .run(let options):
+    // From here the pipeline may hold accepted input: a signal waits for the run's drain handler.
+    SignalWaiter.holdUntilHandled()
     exit(await RunCommand.run(options))
 }

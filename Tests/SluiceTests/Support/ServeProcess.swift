@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
+import Testing
 @testable import Sluice
 
 /// A real `sluice serve` process on 127.0.0.1 (port 0, learnt from its stderr), for end-to-end tests.
@@ -87,6 +88,13 @@ final class ServeProcess: Sendable {
 
     /// Waits for the process to exit (and its output to end); returns the exit status.
     func waitForExit() -> Int32 {
+        // A process that does not exit is this test's failure, not a hang of the whole suite.
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("sluice serve did not exit within 120 s; killed. stderr: \(stderr.suffix(2000))")
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         done.wait()
         done.wait()
