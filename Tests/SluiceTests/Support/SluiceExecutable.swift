@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
+import Testing
 
 /// The real `sluice` binary that `swift test` built next to the test bundle, and a way to run it.
 enum SluiceExecutable {
@@ -55,6 +56,13 @@ enum SluiceExecutable {
         // EPIPE here means the child exited without reading everything, which its status and output then show.
         try? running.stdin.write(contentsOf: Data(input))
         try? running.stdin.close()
+        // A child that never exits fails its test instead of hanging the whole suite.
+        let deadline = Date().addingTimeInterval(300)
+        while running.process.isRunning && Date() < deadline { usleep(5_000) }
+        if running.process.isRunning {
+            Issue.record("sluice \(arguments.joined(separator: " ")) did not exit within 300 s; killed")
+            kill(running.process.processIdentifier, SIGKILL)
+        }
         running.process.waitUntilExit()
         let (out, err) = outputs.finish()
         return (running.process.terminationStatus, out, err)
