@@ -109,6 +109,7 @@ enum RunCommand {
             }
             StandardError.write(summary.humanReadable)
             if let redis = pipeline.redisSourceStatistics { StandardError.write(redis.humanReadable) }
+            if let shared = pipeline.sharedDedupeStatistics { StandardError.write(shared.humanReadable) }
         } else if summary.couldNotRecordEverything {
             // Even --quiet says how much could not be recorded: the exit status alone does not say how much.
             if summary.deadLetterWriteFailures > 0 {

@@ -226,7 +226,7 @@ struct ConfigurationTests {
 
     @Test("unknown keys are errors naming their path and the accepted keys", arguments: [
         (#"{"dedup": {}}"#, "dedup", "dedupe, filter, segmentInbound, input, drainTimeoutSeconds, destinations, statsigSpecs, experiments, serve, spool"),
-        (#"{"dedupe": {"size": 1}}"#, "dedupe.size", "enabled, capacity, windowSeconds"),
+        (#"{"dedupe": {"size": 1}}"#, "dedupe.size", "enabled, capacity, windowSeconds, shared, keyPrefix, username, password"),
         (#"{"filter": {"categorys": []}}"#, "filter.categorys", "categories, include, exclude"),
         (#"{"input": {"chunk": 1}}"#, "input.chunk", "maxLineBytes, chunkSize, queueCapacity, timestampUnit, redis"),
         (#"{"segmentInbound": {"anonymousId": "x"}}"#, "segmentInbound.anonymousId", "events, anonymousIdAs"),

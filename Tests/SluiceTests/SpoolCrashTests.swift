@@ -50,8 +50,9 @@ final class AcceptingSegmentEndpoint: Sendable {
 /// Crash tests on the real `sluice` binary: SIGKILL at seeded moments (while reading, while batches retry
 /// against an endpoint failing 30% of requests, while cursors are rewritten), restart until a run completes.
 ///
-/// `swift test` runs a handful of kill points; `SLUICE_CRASH_POINTS=200 swift test --filter SpoolCrashTests`
-/// runs more (and reports the figures).
+/// `swift test` runs a handful of kill points; `SLUICE_CRASH_POINTS=200 SLUICE_CRASH_EVENTS=300000 swift test
+/// --filter SpoolCrashTests` runs more (enough events that the runs do not finish before the kills run out) and
+/// reports the figures.
 @Suite("Spool: crash and restart on the real binary", .serialized)
 struct SpoolCrashTests {
     static let maxEvents = 100
@@ -130,7 +131,7 @@ struct SpoolCrashTests {
         outcome.acceptedBeforeFinal = endpoint.acceptedIds.count
         // Restart until a run completes (it must, within a few).
         var finished = false
-        for _ in 0..<5 where !finished {
+        for _ in 0..<8 where !finished {
             let result = try SluiceExecutable.run(arguments)
             countDuplicates()
             outcome.runs += 1
@@ -157,7 +158,8 @@ struct SpoolCrashTests {
     @Test("SIGKILL at seeded points while reading and retrying: restarts deliver every event, duplicates stay within the bound")
     func killsAndRestarts() throws {
         let points = Int(ProcessInfo.processInfo.environment["SLUICE_CRASH_POINTS"] ?? "") ?? 4
-        let outcome = try Self.crashAndRestart(events: 20_000, kills: points, seed: 11)
+        let events = Int(ProcessInfo.processInfo.environment["SLUICE_CRASH_EVENTS"] ?? "") ?? 20_000
+        let outcome = try Self.crashAndRestart(events: events, kills: points, seed: 11)
         print("crash test: \(outcome.kills) kills in \(outcome.runs) runs (\(outcome.acceptedBeforeFinal) events accepted before the last run); \(outcome.unique) unique of \(outcome.expected) expected accepted, "
               + "\(outcome.acceptedTotal - outcome.unique) duplicates in all, at most \(outcome.worstDuplicatesPerRestart) "
               + "after one kill (bound \(2 * Self.concurrency * Self.maxEvents + Self.maxEvents) per kill)")

@@ -10,7 +10,8 @@ import Glibc
 /// 1. sink: N generated events from memory to a `redis-stream` destination (XADD pipelined per batch);
 /// 2. source: the same N entries read by one instance through a consumer group (XREADGROUP, XACK on
 ///    settlement) to a stdout destination writing to /dev/null. Timed until the last event is delivered,
-///    so the idle wait before exiting is not counted.
+///    so the idle wait before exiting is not counted;
+/// 3. shared de-duplication's cost per event (``sharedDedupeCost(generated:url:null:)``).
 enum RedisBenchmark {
     static func run(_ arguments: [String]) async -> Int32 {
         var events = 300_000
@@ -86,12 +87,46 @@ enum RedisBenchmark {
             let stats = pipeline.redisSourceStatistics
             print(String(format: "redis source: %d events read and delivered to stdout in %.3f s: %.0f events/s (%d acknowledged)",
                          delivered, sourceSeconds, Double(delivered) / sourceSeconds, stats?.acknowledged ?? 0))
-            if summary.destinations["stdout"]?.delivered != written { report("source delivered \(delivered) of \(written)"); return 1 }
-            return 0
+            // The generated input repeats 5% of its events, which the source's de-duplication drops: every entry is
+            // accounted for when each was ingested and every entry acknowledged.
+            let settled = (summary.destinations["stdout"]?.delivered ?? 0) + (summary.destinations["stdout"]?.filtered ?? 0)
+                + summary.duplicates + summary.filtered
+            if summary.ingested != written || settled != written || stats?.acknowledged != written {
+                report("source ingested \(summary.ingested), settled \(settled) of \(written) events, acknowledged \(stats?.acknowledged ?? 0)")
+                return 1
+            }
+            return try await sharedDedupeCost(generated: generated, url: url, null: null)
         } catch {
             report("\(error)")
             return 1
         }
+    }
+
+    /// 3. shared dedupe: the same N events from memory to stdout (/dev/null), once with the local table and once
+    ///    with `dedupe.shared` on this Redis (every key new: one `SET NX PX GET` each); the difference per event
+    ///    is the shared check's cost.
+    static func sharedDedupeCost(generated: [UInt8], url: String, null: Int32) async throws -> Int32 {
+        func timed(_ configuration: PipelineConfiguration) async throws -> (Double, Summary, Pipeline) {
+            let pipeline = try Pipeline(configuration: configuration, options: PipelineOptions(input: .bytes(generated), standardOutput: null))
+            let start = Date()
+            let summary = try await pipeline.run()
+            return (Date().timeIntervalSince(start), summary, pipeline)
+        }
+        let (localSeconds, localSummary, _) = try await timed(PipelineConfiguration())
+        var shared = PipelineConfiguration()
+        shared.dedupe.shared = SharedDedupeConfiguration(url: url, keyPrefix: "bench-\(getpid()):")
+        let (sharedSeconds, sharedSummary, pipeline) = try await timed(shared)
+        let events = Double(localSummary.ingested)
+        let checked = pipeline.sharedDedupeStatistics?.checked ?? 0
+        print(String(format: "dedupe local:  %d events in %.3f s: %.0f events/s", localSummary.ingested, localSeconds, events / localSeconds))
+        print(String(format: "dedupe shared: %d events in %.3f s: %.0f events/s (%d checked in Redis, %d duplicates); cost %.2f µs per event",
+                     sharedSummary.ingested, sharedSeconds, events / sharedSeconds, checked, sharedSummary.duplicates,
+                     (sharedSeconds - localSeconds) / events * 1e6))
+        if sharedSummary.duplicates != localSummary.duplicates || checked != sharedSummary.ingested {
+            report("shared dedupe found \(sharedSummary.duplicates) duplicates (local \(localSummary.duplicates)), checked \(checked)")
+            return 1
+        }
+        return 0
     }
 
     static func startServer(directory: URL) throws -> (Process, Int) {

@@ -111,6 +111,10 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
     /// The spool's figures; nil without a spool.
     public var spool: SpoolMetrics?
+    /// The Redis Streams source's counters; nil unless the input is a Redis stream.
+    public var redisSource: RedisSourceStatistics? = nil
+    /// Shared de-duplication's counters; nil unless `dedupe.shared` is in use.
+    public var sharedDedupe: SharedDedupeStatistics? = nil
 
     /// Where the pipeline is in its life.
     public var phase: Phase

@@ -16,6 +16,9 @@ public struct EventChunk: Sendable {
     /// The unit of input the events came from, when its source tracks acknowledgements (nil otherwise: then no
     /// stage does any acknowledgement work for the chunk). A chunk never spans two units.
     var unit: UnitTag?
+    /// Where each event came from (stream entry and position), when the input is a Redis stream: what shared
+    /// de-duplication stores as a claim's value. Only the de-duplication stage reads it, and it clears it.
+    var origins: EventOrigins? = nil
 
     /// An empty chunk with room for `events` events and `bytes` bytes.
     public init(reservingEvents events: Int = 0, bytes: Int = 0) {

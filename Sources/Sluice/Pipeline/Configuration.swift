@@ -58,6 +58,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
             }
         }
         if let password = input.redis?.password { found.insert(password) }
+        if let password = dedupe.shared?.password { found.insert(password) }
         if case .remote(let serverSecret, _, _, _) = experimentNaming.specs { found.insert(serverSecret) }
         found.formUnion(serve.statsigKeys + serve.segmentWriteKeys)  // inbound keys are secrets too
         found.remove("")
@@ -73,6 +74,8 @@ public struct DedupeConfiguration: Sendable, Equatable {
     public var capacity: Int
     /// How long an event ID is remembered; a replay older than this passes as new.
     public var windowSeconds: Int
+    /// De-duplication across instances through Redis (`dedupe.shared`); nil keeps it per process.
+    public var shared: SharedDedupeConfiguration? = nil
 
     /// Creates dedupe settings; the defaults remember a million IDs for an hour.
     public init(enabled: Bool = true, capacity: Int = 1_000_000, windowSeconds: Int = 3600) {
@@ -366,6 +369,7 @@ extension PipelineConfiguration {
         var problems = ValidationProblems()
         problems.within(dedupe.capacity, ConfigurationRange.dedupeCapacity, "dedupe.capacity")
         problems.within(dedupe.windowSeconds, ConfigurationRange.dedupeWindowSeconds, "dedupe.windowSeconds")
+        problems.errors += dedupe.shared?.validationErrors(at: "dedupe") ?? []
         problems.nonEmpty(segmentInbound.anonymousIdAs, "segmentInbound.anonymousIdAs")
         problems.within(input.maxLineBytes, ConfigurationRange.maxLineBytes, "input.maxLineBytes")
         problems.within(input.chunkSize, ConfigurationRange.chunkSize, "input.chunkSize")

@@ -147,11 +147,12 @@ struct ConfigurationDecoder {
                             "statsigSpecs", "experiments", "serve", "spool"])
         var configuration = PipelineConfiguration()
         if let dedupe = try root.object("dedupe") {
-            try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"])
+            try dedupe.allowOnly(["enabled", "capacity", "windowSeconds"] + Self.sharedDedupeKeys)
             configuration.dedupe = DedupeConfiguration(
                 enabled: try dedupe.bool("enabled") ?? true,
                 capacity: try dedupe.int("capacity") ?? 1_000_000,
                 windowSeconds: try dedupe.int("windowSeconds") ?? 3600)
+            configuration.dedupe.shared = try sharedDedupe(dedupe)
         }
         if let filter = try root.object("filter") {
             configuration.filter = try selection(filter)

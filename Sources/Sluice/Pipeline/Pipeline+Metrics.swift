@@ -54,6 +54,8 @@ extension Pipeline {
                                                           oldestUnsettledAgeSeconds: stats.oldestUnsettledAgeSeconds,
                                                           corruptRecords: stats.corruptRecords)
         }
+        snapshot.redisSource = redisSourceStatistics
+        snapshot.sharedDedupe = sharedDedupeStatistics
         return snapshot
     }
 }

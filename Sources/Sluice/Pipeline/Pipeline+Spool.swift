@@ -46,6 +46,15 @@ extension Pipeline {
             corruptRecords: stats.corruptRecords, replayedRecords: spooled.replayedRecordCount,
             recordsLeft: spooled.spool.unsettledRecordCount, bytes: stats.bytes, segments: stats.segments,
             writeFailures: spooled.writeFailureCount, cursorWriteFailures: stats.cursorWriteFailures)
+        summary.spool?.restoredDedupeKeys = spooledDedupeKeys?.restoredCount ?? 0
+        summary.spool?.dedupeKeyWriteFailures = spooledDedupeKeys?.writeFailures ?? 0
+    }
+
+    /// The spool's dedupe key journal, when there is a spool and dedupe is on.
+    static func spooledDedupeKeys(_ spooled: SpooledSource?, _ configuration: PipelineConfiguration,
+                                  _ options: PipelineOptions) throws -> SpooledDedupeKeys? {
+        guard let spooled, configuration.dedupe.enabled, !options.disableDedupe else { return nil }
+        return try SpooledDedupeKeys(source: spooled, configuration: configuration.dedupe, onNotice: options.spoolNotices)
     }
 }
 

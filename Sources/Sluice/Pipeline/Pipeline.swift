@@ -109,8 +109,13 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The disk spool and the input that goes through it, when one is configured.
     let spooled: SpooledSource?
+    /// With a spool and dedupe on: the dedupe keys kept in the spool, so dedupe survives a restart.
+    let spooledDedupeKeys: SpooledDedupeKeys?
     /// The Redis Streams source, when ``PipelineOptions/input`` is one.
     let redisSource: RedisStreamSource?
+    /// The Redis server of `dedupe.shared`, and what shared de-duplication counted.
+    let sharedDedupeEndpoint: RedisEndpoint?
+    let sharedDedupeCounters = SharedDedupeCounters()
 
     /// Builds the stages for `configuration`. Throws when the configuration is invalid or a destination cannot
     /// be set up (an unwritable file, a missing custom destination).
@@ -143,6 +148,7 @@ public final class Pipeline: Sendable {
         self.accounting = accounting
         let capacity = max(1, configuration.input.queueCapacity)
         redisSource = RedisStreamSource.make(for: options.input)
+        sharedDedupeEndpoint = try Self.sharedDedupeEndpoint(configuration)
         if redisSource != nil, configuration.spool != nil {
             // Redis keeps each entry pending until it is settled, which is what a spool would add.
             throw PipelineError("a Redis Streams input is durable on its own (entries stay pending until every destination "
@@ -164,6 +170,7 @@ public final class Pipeline: Sendable {
         spooled = try configuration.spool.map {
             try SpooledSource.open($0, destinations: names, recordLines: recordLines, onNotice: options.spoolNotices)
         }
+        spooledDedupeKeys = try Self.spooledDedupeKeys(spooled, configuration, options)
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)
 
         ingestQueue = BoundedChannel(capacity: capacity)
@@ -313,8 +320,8 @@ public final class Pipeline: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput(start: start) }
             if dedupeEnabled {
-                let deduplicator = Deduplicator(configuration: configuration.dedupe, accounting: accounting, stats: dedupeStats)
-                group.addTask { await deduplicator.run(input: self.ingestQueue, output: filterInput) }
+                let deduplicate = makeDeduplicationStage()
+                group.addTask { await deduplicate(self.ingestQueue, filterInput) }
             }
             let filter = Filter(selection: configuration.filter, accounting: accounting)
             let fanOut = FanOut(branches: branches.map { FanOut.Branch(name: $0.name, index: $0.index, queue: $0.queue, overflow: $0.overflow) },
@@ -326,6 +333,7 @@ public final class Pipeline: Sendable {
         }
         await redisSource?.finishAcknowledging(timeoutSeconds: configuration.drainTimeoutSeconds)
         deadLetters?.close()
+        spooledDedupeKeys?.close()
         spooled?.close()
         progress.markFinished()
         return summary()

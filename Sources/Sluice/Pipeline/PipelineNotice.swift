@@ -20,6 +20,9 @@ public enum PipelineNotice: Sendable, Equatable, CustomStringConvertible {
     /// What a spool found on open (a torn tail cut off, a missing cursor), a resumed or restarted input file, a
     /// spool that could not take a body. Shown even with `--quiet`: it says what happened to kept data.
     case spool(String)
+    /// Shared de-duplication (`dedupe.shared`) could not reach or use its Redis server: events are de-duplicated
+    /// per instance until it answers again (counted as unchecked), or it answered again.
+    case sharedDedupe(String)
 
     /// One line for a person, without the program name.
     public var description: String {
@@ -32,7 +35,7 @@ public enum PipelineNotice: Sendable, Equatable, CustomStringConvertible {
             return "\(output): write failed: \(error); its events are dead-lettered"
         case .outputClosed(let output):
             return "\(output): closed by its reader (broken pipe); stopped reading input, events not written are dead-lettered"
-        case .spool(let message):
+        case .spool(let message), .sharedDedupe(let message):
             return message
         }
     }
@@ -47,7 +50,7 @@ public enum PipelineNotice: Sendable, Equatable, CustomStringConvertible {
     /// reasons, which are information about destinations.
     public var isWriteFailure: Bool {
         switch self {
-        case .deadLetterReason, .spool: return false
+        case .deadLetterReason, .spool, .sharedDedupe: return false
         case .deadLetterWriteFailed, .outputWriteFailed, .outputClosed: return true
         }
     }

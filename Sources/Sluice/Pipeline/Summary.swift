@@ -50,6 +50,10 @@ public struct Summary: Sendable, Equatable {
         public var writeFailures = 0
         /// Cursor files that could not be rewritten (their records may be sent again after a restart).
         public var cursorWriteFailures = 0
+        /// Dedupe keys of earlier runs restored at start (settled events still within the dedupe window).
+        public var restoredDedupeKeys = 0
+        /// Dedupe key journal writes that failed: those keys did not survive the run.
+        public var dedupeKeyWriteFailures = 0
     }
 
     /// The spool's figures; nil without a spool.
@@ -127,7 +131,7 @@ public struct Summary: Sendable, Equatable {
     public var couldNotRecordEverything: Bool {
         // A spool that could not take input or write a cursor is Sluice failing to write, too.
         deadLetterWriteFailures > 0 || destinations.values.contains { $0.writeFailures > 0 }
-            || (spool.map { $0.writeFailures > 0 || $0.cursorWriteFailures > 0 } ?? false)
+            || (spool.map { $0.writeFailures > 0 || $0.cursorWriteFailures > 0 || $0.dedupeKeyWriteFailures > 0 } ?? false)
     }
 
     /// The summary as one JSON object (keys in a stable order).
@@ -185,6 +189,8 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"segments\":"); w.appendInt(Int64(spool.segments))
             w.appendRaw(",\"writeFailures\":"); w.appendInt(Int64(spool.writeFailures))
             w.appendRaw(",\"cursorWriteFailures\":"); w.appendInt(Int64(spool.cursorWriteFailures))
+            w.appendRaw(",\"restoredDedupeKeys\":"); w.appendInt(Int64(spool.restoredDedupeKeys))
+            w.appendRaw(",\"dedupeKeyWriteFailures\":"); w.appendInt(Int64(spool.dedupeKeyWriteFailures))
             w.appendByte(UInt8(ascii: "}"))
         }
         w.appendRaw(",\"elapsedSeconds\":"); w.appendDouble((elapsedSeconds * 1000).rounded() / 1000)
@@ -220,8 +226,10 @@ public struct Summary: Sendable, Equatable {
         }
         if let spool {
             lines.append("  spool: \(spool.replayedRecords) records replayed, \(spool.recordsLeft) left for the next run, "
-                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes in \(spool.segments) segments"
-                         + (spool.writeFailures > 0 ? ", WRITE FAILED" : ""))
+                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes in \(spool.segments) segments, "
+                         + "\(spool.restoredDedupeKeys) dedupe keys restored"
+                         + (spool.writeFailures > 0 ? ", WRITE FAILED" : "")
+                         + (spool.dedupeKeyWriteFailures > 0 ? ", DEDUPE KEY WRITE FAILED" : ""))
         }
         if incompleteLines > 0 {
             lines.append("sluice: \(incompleteLines) line cut off by the shutdown before its newline (kept in the dead-letter file, if any)")

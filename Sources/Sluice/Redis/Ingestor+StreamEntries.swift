@@ -27,6 +27,7 @@ extension Ingestor {
             body.withUnsafeBytes { raw in
                 decodeEntry(raw, decoder: &decoder, chunk: &chunk, invalid: &entryInvalid)
             }
+            chunk.recordOrigin(entry.id, events: before..<chunk.events.count)
             if chunk.events.count == before && entryInvalid.isEmpty {
                 entryInvalid.append(InvalidInput(line: 1, reason: "no event in the body", raw: body))
             }

@@ -24,6 +24,12 @@ struct RedisCommand: Sendable {
         for argument in byteArguments { Self.appendBulk(argument, to: &encoded) }
     }
 
+    /// A command already encoded by its caller (hot paths that build thousands per round trip).
+    init(name: String, encoded: [UInt8]) {
+        self.name = name
+        self.encoded = encoded
+    }
+
     static func appendHeader(count: Int, to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "*"))
         appendDecimal(count, to: &buffer)

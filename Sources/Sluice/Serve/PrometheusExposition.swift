@@ -61,6 +61,7 @@ public enum PrometheusExposition {
             out.sample("sluice_delivery_latency_seconds", ["quantile": "0.99"], value: latency.p99)
             out.sample("sluice_delivery_latency_seconds", ["quantile": "1"], value: latency.max)
         }
+        out.text += RedisExposition.render(metrics)
         out.family("sluice_elapsed_seconds", "gauge", "Seconds since the pipeline started.")
         out.sample("sluice_elapsed_seconds", value: metrics.elapsedSeconds)
 

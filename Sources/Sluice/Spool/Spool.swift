@@ -100,6 +100,8 @@ final class Spool: Sendable {
     let segmentBytes: Int
     /// Cursor problems (a failed write) are reported once through this.
     private let onProblem: @Sendable (String) -> Void
+    /// Run on every group commit before the cursors are made durable (the dedupe key journal's fsync).
+    private let commitHooks = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed), locks and recovers the spool at `configuration.path` for `destinations`.
     init(configuration: SpoolConfiguration, destinations: [String], onProblem: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -237,6 +239,10 @@ final class Spool: Sendable {
             recovery.notes.append("spool: destination \"\(gone)\" has a cursor but is not configured: ignored "
                                   + "(its undelivered records are not kept for it)")
         }
+        // Segments every destination settled are deleted before anything is written: on a full disk (an earlier
+        // run stopped by ENOSPC) they are what holds the space a new segment needs.
+        let settledFrontier = settled.map(\.frontier).min() ?? lastRecord
+        try Self.deleteSettled(&segments, through: settledFrontier, manifest: manifest, directory: directory)
         let replayEnd = nextSequence &- 1
         self.replayEnd = replayEnd
         recovery.unsettledRecords = Int(settled.map { replayEnd &- min(replayEnd, $0.frontier) }.max() ?? 0)
@@ -270,6 +276,20 @@ final class Spool: Sendable {
         let cursorThread = Thread { [self] in runCursorWriter() }
         cursorThread.name = "sluice.spool.cursors"
         cursorThread.start()
+    }
+
+    /// Deletes the segments at the front of `segments` whose records are all at or below `frontier`. The
+    /// manifest (the input file's offset, which the records held) is written first; when that fails for want of
+    /// space, the segments go first and the manifest is written into the space they freed.
+    private static func deleteSettled(_ segments: inout [Segment], through frontier: UInt64, manifest: SpoolManifest,
+                                      directory: SpoolDirectory) throws {
+        let settledCount = segments.prefix { $0.lastSequence <= frontier }.count
+        guard settledCount > 0 else { return }
+        let writtenFirst = manifest.input == nil || (try? directory.writeAtomically(SpoolManifest.fileName, manifest.encode())) != nil
+        for segment in segments.prefix(settledCount) { directory.remove(segment.name) }
+        segments.removeFirst(settledCount)
+        directory.syncDirectory()
+        if !writtenFirst { try directory.writeAtomically(SpoolManifest.fileName, manifest.encode()) }
     }
 
     deinit {
@@ -421,6 +441,12 @@ final class Spool: Sendable {
         s.directoryChanged = true
     }
 
+    /// Runs `hook` on every group commit (every `syncIntervalMs`, and at close), before the cursor files are
+    /// made durable: files that must be on the disk no later than the cursors fsync there.
+    func onCommit(_ hook: @escaping @Sendable () -> Void) {
+        commitHooks.withLock { $0.append(hook) }
+    }
+
     // MARK: - Settlement
 
     /// Records that destination `index` settled the records in `range` (delivered, filtered, dead-lettered or
@@ -544,6 +570,7 @@ final class Spool: Sendable {
             let tick = closing || DispatchTime.now().uptimeNanoseconds >= nextTick
             if tick || configuration.sync == .always { commit() }
             if tick {
+                if configuration.sync != .none { commitHooks.withLock { $0 }.forEach { $0() } }
                 makeCursorsDurable()
                 deleteSettledSegments()
                 nextTick = DispatchTime.now().uptimeNanoseconds + interval
@@ -702,6 +729,28 @@ final class Spool: Sendable {
         waiters.forEach { $0.resume(returning: nil) }
     }
 
+    /// At close, when the manifest could not be written (a full disk): if every destination settled everything,
+    /// the segments (the active one included) are deleted to make room, then the manifest and the cursors that
+    /// failed are written again. The next run then starts on a disk with space instead of failing to open.
+    private func reclaimSettledActiveSegment() {
+        let doomed = state.withLock { s -> [Segment]? in
+            let frontier = s.settled.map(\.frontier).min() ?? (s.nextSequence &- 1)
+            guard frontier >= s.nextSequence &- 1 else { return nil }
+            if s.activeDescriptor >= 0 { closeDescriptor(s.activeDescriptor) }
+            s.activeDescriptor = -1
+            defer {
+                s.segments = []
+                s.totalBytes = 0
+            }
+            return s.segments
+        }
+        guard let doomed else { return }
+        for segment in doomed { directory.remove(segment.name) }
+        directory.syncDirectory()
+        do { try writeManifest() } catch { onProblem("\(error)") }
+        _ = writeChangedCursors()
+    }
+
     /// Final commit, cursors and manifest; stops the committer. Appends after this fail.
     func close() {
         let first = state.withLock { s -> Bool in
@@ -713,7 +762,7 @@ final class Spool: Sendable {
         cursorWriterDone.wait()
         wake.signal()
         committerDone.wait()
-        try? writeManifest()
+        do { try writeManifest() } catch { reclaimSettledActiveSegment() }
         let (space, durable) = state.withLock { s in
             if s.activeDescriptor >= 0 { closeDescriptor(s.activeDescriptor) }
             s.activeDescriptor = -1

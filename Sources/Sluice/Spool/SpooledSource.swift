@@ -162,6 +162,9 @@ final class SpooledSource: Sendable {
     /// Records some destination has not settled (in flight, or left for the next run).
     var unsettledRecords: Int { records.count }
 
+    /// The spool record unit `unit` came from, while some destination has not settled it.
+    func record(ofUnit unit: UInt64) -> UInt64? { records.record(ofUnit: unit) }
+
     /// Counts a failed spool write (input stopped there); the run's exit status says so.
     func recordWriteFailure() { writeFailures.add(1, ordering: .relaxed) }
 
@@ -185,6 +188,8 @@ fileprivate final class RecordTable: AcknowledgementReceiver {
     }
 
     var count: Int { table.withLock { $0.count } }
+
+    func record(ofUnit unit: UInt64) -> UInt64? { table.withLock { $0[unit] } }
 
     func settled(_ settlement: DestinationSettlement) {
         guard settlement.isSettled, let record = table.withLock({ $0[settlement.unit] }) else { return }

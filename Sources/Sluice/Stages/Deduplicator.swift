@@ -7,21 +7,31 @@ actor Deduplicator {
     private var table: DedupeTable
     private let accounting: Accounting
     private let stats: DedupeStats
+    /// Keeps keys across restarts (a spool's key journal); nil: memory only.
+    private let keyStore: (any DedupeKeyStore)?
 
-    init(configuration: DedupeConfiguration, accounting: Accounting, stats: DedupeStats) {
+    init(configuration: DedupeConfiguration, accounting: Accounting, stats: DedupeStats, keyStore: (any DedupeKeyStore)? = nil) {
         table = DedupeTable(capacity: max(1, configuration.capacity),
                             windowMilliseconds: Int64(configuration.windowSeconds) * 1000)
         self.accounting = accounting
         self.stats = stats
+        self.keyStore = keyStore
+        for restored in keyStore?.restoredKeys() ?? [] {
+            _ = table.insert(restored.key, eventTimeMilliseconds: restored.eventTimeMilliseconds)
+        }
     }
 
     func run(input: BoundedChannel<EventChunk>, output: BoundedChannel<EventChunk>) async {
         for await var chunk in input {
             let before = chunk.events.count
+            var fresh: [RememberedKey] = []
             chunk.events.removeAll { event in
-                !table.insert(DedupeKey(high: event.timeUUID.high, low: event.timeUUID.low),
-                              eventTimeMilliseconds: event.timestamp)
+                let key = DedupeKey(high: event.timeUUID.high, low: event.timeUUID.low)
+                let isNew = table.insert(key, eventTimeMilliseconds: event.timestamp)
+                if isNew, keyStore != nil { fresh.append(RememberedKey(key: key, eventTimeMilliseconds: event.timestamp)) }
+                return !isNew
             }
+            if let keyStore, !fresh.isEmpty { keyStore.remember(fresh, unit: chunk.unit) }
             accounting.recordDuplicates(before - chunk.events.count)
             chunk.settleEverywhere(before - chunk.events.count, as: .duplicate)
             stats.update(size: table.count, capacityEvictions: table.capacityEvictions,

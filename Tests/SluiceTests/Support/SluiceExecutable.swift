@@ -86,6 +86,9 @@ final class OutputCollector: Sendable {
     /// Lines written to stdout so far.
     var stdoutLineCount: Int { out.value.withLock { $0.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } } }
 
+    /// What stdout held so far (the stream is still open).
+    var stdoutSoFar: String { String(decoding: out.value.withLock { $0 }, as: UTF8.self) }
+
     /// Waits for both streams to end and returns them.
     func finish() -> (String, String) {
         done.wait()
