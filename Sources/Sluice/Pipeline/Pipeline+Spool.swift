@@ -50,10 +50,11 @@ extension Pipeline {
         summary.spool?.dedupeKeyWriteFailures = spooledDedupeKeys?.writeFailures ?? 0
     }
 
-    /// The spool's dedupe key journal, when there is a spool and dedupe is on.
+    /// The spool's dedupe key journal, when there is a spool and this process's dedupe table is the one used
+    /// (with `dedupe.shared` the keys live in Redis, and the journal is neither read nor written).
     static func spooledDedupeKeys(_ spooled: SpooledSource?, _ configuration: PipelineConfiguration,
                                   _ options: PipelineOptions) throws -> SpooledDedupeKeys? {
-        guard let spooled, configuration.dedupe.enabled, !options.disableDedupe else { return nil }
+        guard let spooled, configuration.dedupe.enabled, !options.disableDedupe, configuration.dedupe.shared == nil else { return nil }
         return try SpooledDedupeKeys(source: spooled, configuration: configuration.dedupe, onNotice: options.spoolNotices)
     }
 }

@@ -174,20 +174,46 @@ final class RedisStreamSource: AcknowledgementReceiver {
         let claimEveryNs = UInt64(max(100, min(c.claimIdleMs / 2, 5_000))) * 1_000_000
         var lastClaim: UInt64 = 0
         var lastNewEntry = Clock.nanoseconds()
+        var block = c.blockMs
+        if let idle = c.exitWhenIdleSeconds { block = max(1, min(block, Int(idle * 1000 / 4))) }
+        let readNew = readGroup(from: ">", block: block)
+        let reader = self.reader
+        // While a batch is decoded, the next one is already being read and parsed (on the client's own queue):
+        // the round trip and RESP parsing overlap decoding instead of following it.
+        var prefetch: Task<Result<[RESPValue], RedisError>, Never>?
+        defer { prefetch?.cancel() }
+        func startPrefetch() {
+            prefetch = Task { [block] () async -> Result<[RESPValue], RedisError> in
+                do throws(RedisError) {
+                    return .success(try await reader.executeRetrying([readNew], extraTimeoutMs: block, shouldStop: stop, onRetry: onRetry))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
         while !stop() {
             let now = Clock.nanoseconds()
-            if now &- lastClaim >= claimEveryNs {
+            if prefetch == nil, now &- lastClaim >= claimEveryNs {
                 lastClaim = now
                 guard try await claimIdleEntries(pipeline: pipeline, tracker: tracker, stop: stop, onRetry: onRetry) else { return }
             }
-            var block = c.blockMs
-            if let idle = c.exitWhenIdleSeconds { block = max(1, min(block, Int(idle * 1000 / 4))) }
-            let reply = try await reader.executeRetrying([readGroup(from: ">", block: block)], extraTimeoutMs: block,
-                                                         shouldStop: stop, onRetry: onRetry)
+            let reply: [RESPValue]
+            if let pending = prefetch {
+                prefetch = nil
+                reply = try await pending.value.get()
+            } else {
+                reply = try await reader.executeRetrying([readNew], extraTimeoutMs: block, shouldStop: stop, onRetry: onRetry)
+            }
             let entries = try StreamEntry.fromReadGroup(reply[0], field: c.field)
             if !entries.isEmpty {
                 lastNewEntry = Clock.nanoseconds()
-                guard await ingest(entries, extraInvalid: [], ids: entries.map(\.id), pipeline: pipeline, tracker: tracker) else { return }
+                // A full batch means more are likely waiting; and no claim is due, which uses the same connection.
+                if entries.count >= c.batch, Clock.nanoseconds() &- lastClaim < claimEveryNs { startPrefetch() }
+                guard await ingest(entries, extraInvalid: [], ids: entries.map(\.id), pipeline: pipeline, tracker: tracker) else {
+                    // Entries a prefetch read but nobody ingested stay pending on this consumer: read again at its
+                    // next start, or claimed by another instance. Never acknowledged unseen.
+                    return
+                }
             } else if let idle = c.exitWhenIdleSeconds, Double(Clock.nanoseconds() &- lastNewEntry) / 1e9 >= idle {
                 let pending = try await reader.executeRetrying([RedisCommand("XPENDING", [c.stream, c.group])],
                                                                shouldStop: stop, onRetry: onRetry)

@@ -14,7 +14,8 @@ public struct SharedDedupeStatistics: Sendable, Equatable {
     /// Events not checked in Redis because it could not be reached or refused the command: de-duplicated per
     /// instance only (fail open), so copies on other instances may have been delivered too.
     public var unchecked = 0
-    /// Round trips (one per chunk) that failed; each started a pause of ``SharedDeduplicator/retryPauseMs``.
+    /// Round trips (one per chunk) that failed; each started a pause on per-instance de-duplication (1 s, doubling
+    /// with each failure in a row up to 30 s).
     public var failures = 0
 
     /// One line for people.

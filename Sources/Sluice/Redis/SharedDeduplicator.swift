@@ -16,12 +16,15 @@ import Foundation
 ///
 /// When Redis cannot be reached, times out or refuses the command, the stage fails open: the chunk is
 /// de-duplicated by this instance's own table only, its events are counted as unchecked, a notice says so,
-/// and Redis is tried again after ``retryPauseMs``. Delivering with per-instance de-duplication costs a few
+/// and Redis is tried again after ``retryPauseMs``, doubling with each failure in a row up to ``maxRetryPauseMs``
+/// (a server that hangs costs one command timeout per pause, not one per chunk). Delivering with per-instance de-duplication costs a few
 /// cross-instance duplicates during an outage; failing closed would stop every instance's delivery whenever
 /// the de-duplication store is down, making it a single point of failure for the pipeline.
 actor SharedDeduplicator {
     /// How long the stage stays on per-instance de-duplication after a failed round trip.
     static let retryPauseMs: UInt64 = 1_000
+    /// The longest pause, reached after several failures in a row.
+    static let maxRetryPauseMs: UInt64 = 30_000
 
     private var table: DedupeTable
     private let client: RedisClient
@@ -37,6 +40,7 @@ actor SharedDeduplicator {
     private var sequence: UInt64 = 0
     private var pausedUntil: UInt64 = 0
     private var unavailable = false
+    private var failuresInARow = 0
 
     init(configuration: DedupeConfiguration, shared: SharedDedupeConfiguration, endpoint: RedisEndpoint,
          accounting: Accounting, stats: DedupeStats, counters: SharedDedupeCounters, notices: Notices) {
@@ -143,6 +147,7 @@ actor SharedDeduplicator {
             becameUnavailable("Redis refused SET NX GET: \(refusal.prefix(200))", events: refused)
         } else if unavailable {
             unavailable = false
+            failuresInARow = 0
             notices.post(.sharedDedupe("shared dedupe \(endpointDescription): Redis answers again; de-duplication is shared across instances again"),
                          once: "sharedDedupe.back")
         }
@@ -152,11 +157,19 @@ actor SharedDeduplicator {
     private func becameUnavailable(_ reason: String, events: Int) {
         counters.unchecked.add(events, ordering: .relaxed)
         counters.failures.add(1, ordering: .relaxed)
-        pausedUntil = Clock.nanoseconds() + Self.retryPauseMs * 1_000_000
+        failuresInARow += 1
+        pausedUntil = Clock.nanoseconds() + Self.pauseMs(afterFailuresInARow: failuresInARow) * 1_000_000
         unavailable = true
         notices.post(.sharedDedupe("shared dedupe \(endpointDescription): \(reason); failing open: events are de-duplicated "
-                                   + "per instance only until Redis answers (counted as unchecked), retrying every \(Self.retryPauseMs) ms"),
+                                   + "per instance only until Redis answers (counted as unchecked), retrying after \(Self.retryPauseMs) ms, "
+                                   + "doubling up to \(Self.maxRetryPauseMs / 1000) s"),
                      once: "sharedDedupe.unavailable")
+    }
+
+    /// The pause on per-instance de-duplication after `failures` failed round trips in a row: 1 s, 2 s, 4 s, ...
+    /// up to 30 s.
+    static func pauseMs(afterFailuresInARow failures: Int) -> UInt64 {
+        min(maxRetryPauseMs, retryPauseMs << UInt64(min(max(failures, 1) - 1, 5)))
     }
 
     /// `SET PREFIX+UUID VALUE NX PX WINDOW GET`, encoded directly (one per event: no intermediate strings).

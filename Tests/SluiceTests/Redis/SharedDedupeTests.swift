@@ -130,6 +130,11 @@ struct SharedDedupeTests {
         #expect(messages.first?.description.contains("failing open") == true)
     }
 
+    @Test("After failures in a row the pause before trying Redis again doubles from 1 s up to 30 s")
+    func retryPauseDoubles() {
+        #expect((1...8).map { SharedDeduplicator.pauseMs(afterFailuresInARow: $0) } == [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000])
+    }
+
     @Test("AUTH: the password from the configuration is used, and a wrong one is reported without being printed")
     func authenticationAndSecrecy() async throws {
         let password = "dedupe-pw-5f2c91"
