@@ -126,6 +126,11 @@ struct BenchCommand: Sendable {
       --peer-events N          events in the peer input (default 300000)
       --peer-runs N            timed runs per program, best reported (default 3)
       --peer-extra             also jq_relay.sh and mlr_relay.sh (when installed)
+    relay
+      --serve                  only drive the real `sluice serve` over loopback with a built-in keep-alive client:
+                               100-event gzip log_event bodies (events/s, latency p50/p99, peak RSS), then 200
+                               clients with 4 MB bodies (answers by status, peak RSS); --serve-seconds S
+                               (default 10), --serve-connections C (default 32)
     """
 
     static func knobList() -> String {

@@ -12,6 +12,10 @@ if arguments.first == "--redis" {
     exit(await RedisBenchmark.run(arguments))
 }
 
+if arguments.first == "--serve" {
+    exit(ServeBenchmark.run(arguments))
+}
+
 let command: BenchCommand
 do {
     command = try BenchCommand.parse(arguments)

@@ -24,7 +24,7 @@ mkdir -p "$work/gz" "$work/big"
 split -l 100 -d -a 2 "$work/events.ndjson" "$work/part-"
 n=0
 for part in "$work"/part-*; do
-  { printf '{"events":['; paste -sd, "$part"; printf '],"statsigMetadata":{"sdkType":"py-server","sdkVersion":"0.72.1"}}'; } > "$work/body.json"
+  { printf '{"events":['; paste -sd, "$part" | tr -d '\n'; printf '],"statsigMetadata":{"sdkType":"py-server","sdkVersion":"0.72.1"}}'; } > "$work/body.json"
   gzip -c "$work/body.json" > "$work/gz/body-$n"
   n=$((n + 1))
 done
@@ -59,7 +59,7 @@ stop
 
 # Memory: 200 concurrent clients, each sending plain bodies just under 4 MB (serve.maxBodyBytes is 4 MiB).
 "$sluice" generate --events 20000 --seed 9 --output "$work/big.ndjson"
-{ printf '{"events":['; awk '{ n += length($0) + 1; if (n > 4000000) exit; print }' "$work/big.ndjson" | paste -sd,; printf ']}'; } > "$work/big/body-0"
+{ printf '{"events":['; awk '{ n += length($0) + 1; if (n > 4000000) exit; print }' "$work/big.ndjson" | paste -sd, | tr -d '\n'; printf ']}'; } > "$work/big/body-0"
 echo "== memory: wrk -t2 -c200 -d${seconds}s, $(wc -c < "$work/big/body-0") byte plain bodies"
 start
 wrk -t2 -c200 -d"${seconds}s" --timeout 30s -s "$here/log_event.lua" "http://127.0.0.1:$port" -- "$work/big" 1 plain | tee "$work/wrk-big.out"

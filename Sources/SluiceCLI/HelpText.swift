@@ -175,7 +175,9 @@ enum HelpText {
         CONFIGURATION ("serve" section; all optional)
           listen, maxBodyBytes (4194304), statsigKeys, segmentWriteKeys, maxConnections (1024),
           readTimeoutMs (30000: a request must arrive whole within this), idleTimeoutMs (60000),
-          trustedProxies (addresses or CIDR blocks whose X-Forwarded-For is believed), queueWaitMs (1000).
+          trustedProxies (addresses or CIDR blocks whose X-Forwarded-For is believed), queueWaitMs (1000),
+          maxInFlightBodyBytes (268435456: request bodies held by all connections at once; past it a body
+          waits queueWaitMs, then gets 503 + Retry-After unread).
 
         SIGNALS
           SIGINT / SIGTERM stop accepting, finish the requests in flight, drain the pipeline and exit with the

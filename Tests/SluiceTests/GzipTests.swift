@@ -36,4 +36,22 @@ import Testing
         #expect(throws: Gzip.Failure.self) { try Gzip.decompress(packed, limit: 100_000) }
         #expect(throws: Gzip.Failure.self) { try Gzip.decompress(Array("not gzip at all".utf8), limit: 100) }
     }
+
+    @Test("a trailer whose size field lies is refused as corrupt, smaller or larger, never trusted for the output")
+    func lyingSizeFieldIsCorrupt() {
+        let bytes = Array(String(repeating: "sluice ", count: 3000).utf8)
+        for delta in [-1, 1, 5000] {
+            var packed = Gzip.compress(bytes)
+            let size = UInt32(bytes.count + delta)
+            for i in 0..<4 { packed[packed.count - 4 + i] = UInt8(truncatingIfNeeded: size >> (8 * UInt32(i))) }
+            #expect(throws: Gzip.Failure.self, "size field off by \(delta)") { try Gzip.decompress(packed, limit: 100_000) }
+        }
+    }
+
+    @Test("zero padding after the member is tolerated, and a body exactly at the limit passes")
+    func paddingAndExactLimit() throws {
+        let bytes = Array(String(repeating: "{\"eventName\":\"a\"}", count: 500).utf8)
+        #expect(try Gzip.decompress(Gzip.compress(bytes) + [0, 0, 0, 0], limit: bytes.count) == bytes)
+        #expect(throws: Gzip.Failure.tooLarge(limit: bytes.count - 1)) { try Gzip.decompress(Gzip.compress(bytes), limit: bytes.count - 1) }
+    }
 }

@@ -54,6 +54,7 @@ public enum Gzip {
     /// Decompresses a gzip stream (several concatenated members are one stream, as `gzip -d` reads them),
     /// refusing to produce more than `limit` bytes.
     public static func decompress(_ bytes: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+        if let whole = singleMember(bytes, limit: limit) { return whole }
         var result: [UInt8] = []
         var failure: Failure?
         bytes.withUnsafeBufferPointer { input in
@@ -71,6 +72,37 @@ public enum Gzip {
         }
         if let failure { throw failure }
         return result
+    }
+
+    /// The common case (one member, as SDKs send) in one allocation and without copying: the trailer's ISIZE
+    /// (the member's size mod 2^32) sizes the output and zlib inflates straight into it. Anything else (several
+    /// members, padding, an ISIZE that does not match, corrupt data, over `limit`) returns nil, and the general
+    /// path decides (and names the failure). One spare byte shows an ISIZE that is too small.
+    private static func singleMember(_ bytes: [UInt8], limit: Int) -> [UInt8]? {
+        let n = bytes.count
+        guard n >= 18 else { return nil }
+        let size = Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
+        guard size > 0, size <= limit else { return nil }
+        var complete = false
+        let output = [UInt8](unsafeUninitializedCapacity: size + 1) { out, count in
+            count = 0
+            var stream = z_stream()
+            guard sluice_inflateInit2(&stream, 15 + 16) == Z_OK else { return }
+            defer { inflateEnd(&stream) }
+            bytes.withUnsafeBufferPointer { input in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                stream.avail_in = uInt(input.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                let status = inflate(&stream, Z_FINISH)
+                let produced = out.count - Int(stream.avail_out)
+                if status == Z_STREAM_END && stream.avail_in == 0 && produced == size {
+                    complete = true
+                    count = produced
+                }
+            }
+        }
+        return complete ? output : nil
     }
 
     /// Inflates one member onto `result` (whose total may not pass `limit`); returns the bytes it consumed.

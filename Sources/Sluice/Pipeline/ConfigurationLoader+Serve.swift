@@ -2,7 +2,7 @@ extension ConfigurationDecoder {
     /// Reads the `"serve"` object.
     func serve(_ object: JSONObject) throws(ConfigurationError) -> ServeConfiguration {
         try object.allowOnly(["listen", "maxBodyBytes", "statsigKeys", "segmentWriteKeys", "maxConnections", "readTimeoutMs",
-                              "idleTimeoutMs", "trustedProxies", "queueWaitMs"])
+                              "idleTimeoutMs", "trustedProxies", "queueWaitMs", "maxInFlightBodyBytes"])
         let defaults = ServeConfiguration()
         return ServeConfiguration(
             listen: try object.string("listen") ?? defaults.listen,
@@ -13,6 +13,7 @@ extension ConfigurationDecoder {
             readTimeoutMs: try object.int("readTimeoutMs") ?? defaults.readTimeoutMs,
             idleTimeoutMs: try object.int("idleTimeoutMs") ?? defaults.idleTimeoutMs,
             trustedProxies: try object.strings("trustedProxies") ?? defaults.trustedProxies,
-            queueWaitMs: try object.int("queueWaitMs") ?? defaults.queueWaitMs)
+            queueWaitMs: try object.int("queueWaitMs") ?? defaults.queueWaitMs,
+            maxInFlightBodyBytes: try object.int("maxInFlightBodyBytes") ?? defaults.maxInFlightBodyBytes)
     }
 }

@@ -31,17 +31,25 @@ struct HTTPConnection: Sendable {
         var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
         var idleSince = Self.nowMs()
         var requestStarted: Int64?
+        // Bytes this connection holds in the server's body budget (the request being read or answered).
+        var reserved = 0
+        defer { server.bodyBudget.release(reserved) }
         while true {
             // Take out every request the buffered bytes complete.
             do {
                 while let event = try parser.next() {
                     switch event {
                     case .head(let head):
+                        // Room for the declared body first: a body that does not fit is never read (nor is
+                        // 100 Continue sent for it).
+                        guard reserveBody(parser.bodyBytesNeeded, reserved: &reserved) else { return }
                         if head.header("Expect")?.lowercased() == "100-continue" {
                             guard write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
                         }
                     case .request(let request):
                         let keepAlive = respond(to: request, started: requestStarted ?? Self.nowMs())
+                        server.bodyBudget.release(reserved)
+                        reserved = 0
                         guard keepAlive else { return }
                         requestStarted = nil
                         idleSince = Self.nowMs()
@@ -61,6 +69,8 @@ struct HTTPConnection: Sendable {
             } else if requestStarted == nil {
                 requestStarted = Self.nowMs()
             }
+            // A chunked body grows as it arrives: room for what it holds before reading more of it.
+            guard reserveBody(parser.bodyBytesNeeded, reserved: &reserved) else { return }
 
             // Wait for bytes, within the request's read deadline or the idle timeout.
             let now = Self.nowMs()
@@ -92,6 +102,29 @@ struct HTTPConnection: Sendable {
             }
             readBuffer.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
+    }
+
+    /// Grows this connection's share of the body budget to `needed` bytes, waiting up to `bodyBudgetWaitMs` for
+    /// other requests to give bytes back. When it cannot, answers 503 with `Retry-After` (the body unread, the
+    /// connection closed after a lingering read so the client sees the answer) and returns false.
+    private func reserveBody(_ needed: Int, reserved: inout Int) -> Bool {
+        guard needed > reserved else { return true }
+        let budget = server.bodyBudget
+        let deadline = Self.nowMs() + Int64(server.settings.bodyBudgetWaitMs)
+        while !budget.tryReserve(needed - reserved) {
+            if Self.nowMs() >= deadline || server.isShuttingDown {
+                server.stats.record(route: "over_budget", status: 503, seconds: 0)
+                var response = HTTPServerResponse.error(503, "too many request bodies in flight (serve.maxInFlightBodyBytes is \(budget.limit) bytes); retry later",
+                                                        headers: [("Retry-After", "1")])
+                response.closeConnection = true
+                _ = write(response.serialized(keepAlive: false))
+                lingeringClose()
+                return false
+            }
+            usleep(5_000)
+        }
+        reserved = needed
+        return true
     }
 
     /// Runs the handler for `request` and writes its answer; returns whether the connection stays open.

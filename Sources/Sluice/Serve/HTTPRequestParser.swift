@@ -66,6 +66,16 @@ struct HTTPRequestParser {
         return false
     }
 
+    /// The body bytes the request being read will hold: the whole Content-Length once the head is read; for a
+    /// chunked body, what arrived plus the rest of the current chunk. 0 between requests and while reading a head.
+    var bodyBytesNeeded: Int {
+        switch state {
+        case .requestLine, .headers: 0
+        case .fixedBody(let remaining), .chunkData(let remaining): request.body.count + remaining
+        case .chunkSize, .chunkDataEnd, .trailers: request.body.count
+        }
+    }
+
     /// Adds received bytes.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if position > 0 && position >= buffer.count / 2 {

@@ -23,16 +23,24 @@ public struct HTTPServerSettings: Sendable, Equatable {
     public var maxHeaderBytes: Int
     /// Header fields per request.
     public var maxHeaderCount: Int
+    /// Bytes of request bodies held by all connections together; a body that does not fit waits up to
+    /// `bodyBudgetWaitMs`, then is answered 503 with `Retry-After` without being read.
+    public var maxInFlightBodyBytes: Int
+    /// How long a request waits for room in `maxInFlightBodyBytes`.
+    public var bodyBudgetWaitMs: Int
 
     /// Creates settings; the defaults match the `serve` configuration's.
     public init(maxBodyBytes: Int = 4 * 1024 * 1024, maxConnections: Int = 1024, readTimeoutMs: Int = 30_000,
-                idleTimeoutMs: Int = 60_000, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100) {
+                idleTimeoutMs: Int = 60_000, maxHeaderBytes: Int = 16 * 1024, maxHeaderCount: Int = 100,
+                maxInFlightBodyBytes: Int = 256 * 1024 * 1024, bodyBudgetWaitMs: Int = 1000) {
         self.maxBodyBytes = maxBodyBytes
         self.maxConnections = maxConnections
         self.readTimeoutMs = readTimeoutMs
         self.idleTimeoutMs = idleTimeoutMs
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
+        self.maxInFlightBodyBytes = maxInFlightBodyBytes
+        self.bodyBudgetWaitMs = bodyBudgetWaitMs
     }
 }
 
@@ -46,8 +54,8 @@ public struct HTTPClientInfo: Sendable, Equatable {
 /// writes, and the request handler runs as a Swift task the connection thread waits for.
 ///
 /// Thread-per-connection keeps every connection independent (a slow client stalls only its own thread) and
-/// makes timeouts plain `poll` deadlines; `maxConnections` bounds the threads, and with `maxBodyBytes` the
-/// memory (at most one body per connection is held). Shutdown is graceful: ``beginShutdown()`` stops
+/// makes timeouts plain `poll` deadlines; `maxConnections` bounds the threads, `maxBodyBytes` one body and
+/// `maxInFlightBodyBytes` all bodies held at once (see ``BodyBudget``). Shutdown is graceful: ``beginShutdown()`` stops
 /// accepting, closes idle keep-alive connections, lets requests in flight finish (their answers carry
 /// `Connection: close`), and ``waitUntilConnectionsClose(timeout:)`` returns once none is left.
 public final class HTTPServer: Sendable {
@@ -62,6 +70,7 @@ public final class HTTPServer: Sendable {
     let stopping = Atomic<Bool>(false)
     let openConnections = Atomic<Int>(0)
     let stats: HTTPServerStats
+    let bodyBudget: BodyBudget
 
     /// Binds and listens on `address`; call ``start()`` to begin accepting.
     public init(address: ListenAddress, settings: HTTPServerSettings, stats: HTTPServerStats = HTTPServerStats(),
@@ -69,6 +78,7 @@ public final class HTTPServer: Sendable {
         self.settings = settings
         self.handler = handler
         self.stats = stats
+        bodyBudget = BodyBudget(limit: settings.maxInFlightBodyBytes)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ServeError("cannot create a socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
@@ -131,6 +141,9 @@ public final class HTTPServer: Sendable {
 
     /// Connections open right now.
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    /// Bytes of request bodies the connections hold right now (reserved in the `maxInFlightBodyBytes` budget).
+    public var bodyBytesInFlight: Int { bodyBudget.inUse }
 
     /// Waits until every connection has closed, or `timeout` passed; returns whether all closed.
     @discardableResult

@@ -48,7 +48,9 @@ public final class RelayServer: Sendable {
                                  stats: stats)
         self.routes = routes
         let settings = HTTPServerSettings(maxBodyBytes: configuration.maxBodyBytes, maxConnections: configuration.maxConnections,
-                                          readTimeoutMs: configuration.readTimeoutMs, idleTimeoutMs: configuration.idleTimeoutMs)
+                                          readTimeoutMs: configuration.readTimeoutMs, idleTimeoutMs: configuration.idleTimeoutMs,
+                                          maxInFlightBodyBytes: configuration.maxInFlightBodyBytes,
+                                          bodyBudgetWaitMs: configuration.queueWaitMs)
         http = try HTTPServer(address: address, settings: settings, stats: stats) { request, client in
             await routes.handle(request, client: client)
         }

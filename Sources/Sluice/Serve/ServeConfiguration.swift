@@ -19,11 +19,16 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var trustedProxies: [String]
     /// How long a request waits for room in a full pipeline before it is answered 503 with `Retry-After`.
     public var queueWaitMs: Int
+    /// Bytes of request bodies held at once by all connections together (256 MiB by default), so many clients
+    /// sending large bodies cannot take unbounded memory; a body that does not fit waits up to `queueWaitMs`,
+    /// then is answered 503 with `Retry-After`, unread.
+    public var maxInFlightBodyBytes: Int
 
     /// Creates serve settings; the defaults listen on 127.0.0.1:8080 with 4 MiB bodies.
     public init(listen: String = "127.0.0.1:8080", maxBodyBytes: Int = 4 * 1024 * 1024, statsigKeys: [String] = [],
                 segmentWriteKeys: [String] = [], maxConnections: Int = 1024, readTimeoutMs: Int = 30_000,
-                idleTimeoutMs: Int = 60_000, trustedProxies: [String] = [], queueWaitMs: Int = 1000) {
+                idleTimeoutMs: Int = 60_000, trustedProxies: [String] = [], queueWaitMs: Int = 1000,
+                maxInFlightBodyBytes: Int = 256 * 1024 * 1024) {
         self.listen = listen
         self.maxBodyBytes = maxBodyBytes
         self.statsigKeys = statsigKeys
@@ -33,6 +38,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         self.idleTimeoutMs = idleTimeoutMs
         self.trustedProxies = trustedProxies
         self.queueWaitMs = queueWaitMs
+        self.maxInFlightBodyBytes = maxInFlightBodyBytes
     }
 
     /// Every problem with these settings, located under `serve.`.
@@ -53,6 +59,10 @@ public struct ServeConfiguration: Sendable, Equatable {
         range(readTimeoutMs, 100...3_600_000, "readTimeoutMs")
         range(idleTimeoutMs, 100...3_600_000, "idleTimeoutMs")
         range(queueWaitMs, 0...60_000, "queueWaitMs")
+        range(maxInFlightBodyBytes, (1 << 20)...(1 << 40), "maxInFlightBodyBytes")
+        if maxInFlightBodyBytes < maxBodyBytes && maxInFlightBodyBytes >= 1 << 20 {
+            problems.append(ConfigurationError(keyPath: "serve.maxInFlightBodyBytes", message: "must be at least serve.maxBodyBytes (\(maxBodyBytes)), or no largest body could ever be read (got \(maxInFlightBodyBytes))"))
+        }
         for (index, key) in statsigKeys.enumerated() where key.isEmpty {
             problems.append(ConfigurationError(keyPath: "serve.statsigKeys[\(index)]", message: "must not be empty"))
         }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Stage 1: turns bytes into chunks of events.
 ///
 /// Frames NDJSON lines, decodes each with the byte-level reader, and sends full chunks downstream, suspending
@@ -155,13 +163,19 @@ actor Ingestor {
         var chunks: [EventChunk] = []
         var chunk = EventChunk(reservingEvents: 16, bytes: body.count)
         var invalid: [InvalidInput] = []
-        // A body is one JSON document (possibly pretty-printed over several lines) or NDJSON.
+        // One line (what SDKs send): NDJSON framing would yield exactly this line, and a whole document is the
+        // same decode, so decode it at once; the decoder's own parse is the only one (no validity probe first).
+        if Self.isSingleLine(body, maxLineBytes: maxLineBytes) {
+            decoder.decode(body, line: firstLine, into: &chunk, invalid: &invalid)
+            return (chunk.events.isEmpty ? [] : [chunk], invalid)
+        }
+        // Several lines: one JSON document pretty-printed over them, or NDJSON.
         var probe = JSONReader(maxDepth: options.maxDepth)
         if (try? probe.parse(body)) != nil {
             // Values are copied verbatim into NDJSON output, so a pretty-printed body's line breaks must go.
             // Outside strings they are whitespace, and JSON forbids raw ones inside strings: spaces are safe.
-            if body.contains(0x0A) || body.contains(0x0D) {
-                let flat = body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+            if Self.hasLineBreak(body) {
+                let flat = Self.flattened(body)
                 flat.withUnsafeBytes { _ = decoder.decode($0, line: firstLine, into: &chunk, invalid: &invalid) }
             } else {
                 decoder.decode(body, line: firstLine, into: &chunk, invalid: &invalid)
@@ -180,5 +194,34 @@ actor Ingestor {
         framer.finish(handle)
         if !chunk.events.isEmpty { chunks.append(chunk) }
         return (chunks, invalid)
+    }
+
+    /// `body` with CR and LF replaced by spaces: one copy, then memchr to the few line breaks.
+    static func flattened(_ body: UnsafeRawBufferPointer) -> [UInt8] {
+        var flat = [UInt8](body)
+        flat.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            for byte in [UInt8(0x0A), 0x0D] {
+                var start = 0
+                while start < raw.count, let found = memchr(base + start, Int32(byte), raw.count - start) {
+                    let at = UnsafeMutableRawPointer(found) - base
+                    raw[at] = 0x20
+                    start = at + 1
+                }
+            }
+        }
+        return flat
+    }
+
+    /// True when `body` is one non-blank line the framer would pass whole: no CR or LF, within `maxLineBytes`.
+    static func isSingleLine(_ body: UnsafeRawBufferPointer, maxLineBytes: Int) -> Bool {
+        guard body.count > 0, body.count <= maxLineBytes, !hasLineBreak(body) else { return false }
+        return body.contains { $0 != 0x20 && $0 != 0x09 }
+    }
+
+    /// True when `body` holds a CR or LF.
+    static func hasLineBreak(_ body: UnsafeRawBufferPointer) -> Bool {
+        guard let base = body.baseAddress, body.count > 0 else { return false }
+        return memchr(base, 0x0A, body.count) != nil || memchr(base, 0x0D, body.count) != nil
     }
 }
