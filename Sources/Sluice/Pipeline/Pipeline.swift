@@ -113,6 +113,8 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The disk spool and the input that goes through it, when one is configured.
     let spooled: SpooledSource?
+    /// Standard output, as the stdout and dry-run destinations write it.
+    let standardOutput: FileDescriptorSink
     /// With a spool and dedupe on: the dedupe keys kept in the spool, so dedupe survives a restart.
     let spooledDedupeKeys: SpooledDedupeKeys?
     /// The Redis Streams source, when ``PipelineOptions/input`` is one.
@@ -137,6 +139,7 @@ public final class Pipeline: Sendable {
 
         // Destinations first: their names are the accounting's columns.
         let factory = DestinationFactory(options: options, redactor: redactor, notices: notices)
+        standardOutput = factory.standardOutput
         // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
         // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
         if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
@@ -322,6 +325,10 @@ public final class Pipeline: Sendable {
         redisSource?.startAcknowledging(abandoned: { [shutdownState] in shutdownState.isAbandoned })
         let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
         defer { specsRefresh.cancel() }
+        let readerWatch = Task { [standardOutput, shutdownState] in
+            await Self.watchReader(of: standardOutput, until: { shutdownState.isDraining })
+        }
+        defer { readerWatch.cancel() }
         let start = inputStart
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput(start: start) }
