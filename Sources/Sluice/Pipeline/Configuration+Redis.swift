@@ -133,10 +133,8 @@ public struct RedisSourceConfiguration: Sendable, Equatable {
         if let (key, message) = rangeProblems(values).first { throw RedisConfigurationError("\(key) \(message)") }
         guard let stream = values["stream"] else { throw RedisConfigurationError("stream is required (?stream=NAME)") }
         guard let group = values["group"] else { throw RedisConfigurationError("group is required (?group=NAME)") }
-        var endpoint = parsed.endpoint
-        endpoint.username = settings?.username ?? environment["REDIS_USERNAME"]
-        endpoint.password = settings?.password ?? environment["REDIS_PASSWORD"]
-        if endpoint.password?.isEmpty == true { endpoint.password = nil }
+        let endpoint = parsed.endpoint.withCredentials(username: settings?.username, password: settings?.password,
+                                                      environment: environment)
         var configuration = RedisSourceConfiguration(endpoint: endpoint, stream: stream, group: group)
         if let consumer = values["consumer"] { configuration.consumer = consumer }
         if let field = values["field"] { configuration.field = field }

@@ -51,11 +51,7 @@ public struct SharedDedupeConfiguration: Sendable, Equatable {
 
     /// The endpoint with credentials (from the configuration, else `REDIS_USERNAME`/`REDIS_PASSWORD`).
     func endpoint(environment: [String: String]) throws(RedisConfigurationError) -> RedisEndpoint {
-        var endpoint = try RedisURL.parse(url).endpoint
-        endpoint.username = username ?? environment["REDIS_USERNAME"]
-        endpoint.password = password ?? environment["REDIS_PASSWORD"]
-        if endpoint.password?.isEmpty == true { endpoint.password = nil }
-        return endpoint
+        try RedisURL.parse(url).endpoint.withCredentials(username: username, password: password, environment: environment)
     }
 }
 
