@@ -92,6 +92,8 @@ final class RedisStreamSource: AcknowledgementReceiver {
                     case .error(let message) where RedisError.isNoGroup(message):
                         // The group is gone (a restart without persistence): there is nothing left to acknowledge.
                         // The events were settled; the reader recreates the group. Not retried, so no loop.
+                        // (Redis 7 answers XACK for a missing group or key with 0, handled below; this is for
+                        // servers and versions that say NOGROUP.)
                         counters.notAcknowledgeable.add(slice.count, ordering: .relaxed)
                         if !ackLossNoticed.exchange(true, ordering: .relaxed) {
                             Self.log("XACK: \(message); entries already settled cannot be acknowledged in a group that no longer exists (counted as not acknowledgeable; their events were delivered or settled)")
@@ -105,6 +107,9 @@ final class RedisStreamSource: AcknowledgementReceiver {
                         let applied = max(0, min(slice.count, Int(count)))
                         counters.acknowledged.add(applied, ordering: .relaxed)
                         counters.notAcknowledgeable.add(slice.count - applied, ordering: .relaxed)
+                        if applied < slice.count, !ackLossNoticed.exchange(true, ordering: .relaxed) {
+                            Self.log("XACK: \(slice.count - applied) of \(slice.count) settled entries were no longer pending in group \(configuration.group) (the group or stream is gone or was recreated after a restart, or another consumer claimed them); counted as not acknowledgeable, their events were delivered or settled")
+                        }
                     default:
                         counters.acknowledged.add(slice.count, ordering: .relaxed)
                     }
@@ -183,7 +188,9 @@ final class RedisStreamSource: AcknowledgementReceiver {
             do throws(RedisError) {
                 try await readSession(into: pipeline, tracker: tracker, stop: stop, onRetry: onRetry)
                 return
-            } catch where error.isNoGroup && !stop() {
+            } catch where error.isNoGroup {
+                // Draining: nothing more is read, so there is no group to recreate (and no failure to report).
+                if stop() { return }
                 // A group lost again within a second (someone destroys it in a loop) must not spin: wait a bit.
                 if Clock.nanoseconds() &- lastRecreation < 1_000_000_000 { try? await Task.sleep(for: .seconds(1)) }
                 lastRecreation = Clock.nanoseconds()

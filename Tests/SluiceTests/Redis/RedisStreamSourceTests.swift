@@ -190,6 +190,38 @@ struct RedisStreamSourceTests {
         #expect(stats.humanReadable.contains("1 groups recreated"))
     }
 
+    @Test("An XACK that finds no group (the server restarted while entries were being delivered; Redis 7 answers 0 with or without the stream) neither fails nor loops: the entries are delivered and counted as not acknowledgeable",
+          arguments: [false, true])
+    func acknowledgementWithoutGroupIsCounted(producerRecreatesStream: Bool) async throws {
+        guard let server = try RedisTestServer.start() else { return }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (0..<10).map { RedisStreamFixtures.event($0) })
+        let destination = CollectingDestination()
+        destination.gate.withLock { $0 = false }
+        let pipeline = try Pipeline(
+            configuration: PipelineConfiguration(destinations: []),
+            options: PipelineOptions(input: .redisStream(RedisStreamFixtures.source(server, idle: 30)),
+                                     customDestinations: [CustomDestinationRegistration(name: "collect", destination: destination)]))
+        let run = Task { try await pipeline.run() }
+        for _ in 0..<1000 where (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) != 10 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 10)
+        // Stop reading (so nobody recreates the group), lose the server's data, then let delivery finish:
+        // the acknowledgements go to a server without the group.
+        pipeline.finish()
+        try await Task.sleep(for: .milliseconds(500))
+        try server.restart()
+        if producerRecreatesStream { try server.command("XADD", "events", "*", "body", RedisStreamFixtures.event(99)) }
+        destination.gate.withLock { $0 = true }
+        let summary = try await run.value
+        let stats = try #require(pipeline.redisSourceStatistics)
+        #expect(pipeline.inputFailure == nil)
+        #expect(summary.destinations["collect"]?.delivered == 10)
+        #expect(Set(destination.events.map(\.eventName)) == Set((0..<10).map { "e\($0)" }))
+        #expect(stats.entriesRead == 10 && stats.notAcknowledgeable == 10 && stats.acknowledged == 0 && stats.leftPending == 0)
+        #expect(stats.groupsRecreated == 0)
+    }
+
     @Test("A wrong password stops the source with a clear error that does not show the password")
     func wrongPassword() async throws {
         guard let server = try RedisTestServer.start(password: "right-one") else { return }
