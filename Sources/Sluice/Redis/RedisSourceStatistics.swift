@@ -19,8 +19,9 @@ public struct RedisSourceStatistics: Sendable, Equatable {
     /// stay pending and are delivered again.
     public var leftPending = 0
     /// Settled entries whose `XACK` Redis could not apply: the consumer group was gone (`NOGROUP`, a restart
-    /// without persistence) or, recreated, no longer held them as pending (or another consumer had claimed and
-    /// acknowledged them). Their events were delivered or settled; there is nothing left to acknowledge.
+    /// without persistence) or, recreated, no longer held them as pending (also: trimmed entries, which
+    /// `XAUTOCLAIM` already removed, and entries another consumer claimed and acknowledged). Their events were
+    /// delivered or settled (trimmed ones dead-lettered by ID); there is nothing left to acknowledge.
     public var notAcknowledgeable = 0
     /// Times the consumer group was found gone (`NOGROUP`) and created again (`XGROUP CREATE ... MKSTREAM`).
     public var groupsRecreated = 0

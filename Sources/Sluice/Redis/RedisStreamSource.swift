@@ -102,13 +102,14 @@ final class RedisStreamSource: AcknowledgementReceiver {
                         Self.log("XACK failed: \(message); \(slice.count) entries stay pending and will be delivered again")
                         counters.leftPending.add(slice.count, ordering: .relaxed)
                     case .integer(let count):
-                        // Fewer than sent: the group was recreated (its pending list is new) or another consumer
-                        // claimed and acknowledged them. Either way they are no longer pending here.
+                        // Fewer than sent: the group was recreated (its pending list is new), the entries were trimmed
+                        // (XAUTOCLAIM already dropped them from the pending list), or another consumer claimed and
+                        // acknowledged them. Either way they are no longer pending here.
                         let applied = max(0, min(slice.count, Int(count)))
                         counters.acknowledged.add(applied, ordering: .relaxed)
                         counters.notAcknowledgeable.add(slice.count - applied, ordering: .relaxed)
                         if applied < slice.count, !ackLossNoticed.exchange(true, ordering: .relaxed) {
-                            Self.log("XACK: \(slice.count - applied) of \(slice.count) settled entries were no longer pending in group \(configuration.group) (the group or stream is gone or was recreated after a restart, or another consumer claimed them); counted as not acknowledgeable, their events were delivered or settled")
+                            Self.log("XACK: \(slice.count - applied) of \(slice.count) settled entries were no longer pending in group \(configuration.group) (the group or stream is gone or was recreated after a restart, the entries were trimmed, or another consumer claimed them); counted as not acknowledgeable, their events were delivered or settled")
                         }
                     default:
                         counters.acknowledged.add(slice.count, ordering: .relaxed)
