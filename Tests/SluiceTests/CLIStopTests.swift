@@ -233,4 +233,32 @@ struct CLIStopTests {
             #expect(T.lines(ofFile: archive).count == expected)
         }
     }
+
+    @Test("a reader that goes away while nothing is written (every later event a duplicate) still stops the run within seconds")
+    func closedStandardOutputWithoutWrites() async throws {
+        let summaryPath = T.temporaryPath("summary.json")
+        defer { try? FileManager.default.removeItem(atPath: summaryPath) }
+        let child = try Child(["--summary", summaryPath, "--quiet"])
+        // One event, then the same event again and again: only the first is ever written to standard output.
+        let line = Array((PipelineTestSupport.eventLine(1) + "\n").utf8)
+        _ = child.write(line)
+        let first = try await SluiceExecutable.offPool { [fd = child.stdoutRead] in Child.readFirstLine(fd) }
+        #expect(T.object(first)?["eventName"] != nil, "first line: \(first)")
+        close(child.stdoutRead)  // `head -1` exits
+        let closed = ContinuousClock.now
+        var exited = false
+        while !exited && ContinuousClock.now - closed < .seconds(30) {
+            _ = child.write(Array(repeating: line, count: 50).flatMap { $0 })
+            exited = await child.wait(upTo: .milliseconds(50))
+        }
+        #expect(exited, "sluice kept reading duplicates after its reader went away")
+        try #require(exited)
+        #expect(child.process.terminationReason == .exit, "not killed by SIGPIPE")
+        #expect(child.stderr.contains("standard output: closed by its reader (broken pipe)"), "stderr: \(child.stderr)")
+        let summary = try Self.summary(summaryPath)
+        #expect((summary["duplicates"] as? Int ?? 0) > 0)
+        // A write the pipe took only in part can cut a line, so a few lines may be invalid; one event is delivered.
+        let destinations = try #require(summary["destinations"] as? [String: [String: Any]])
+        #expect(destinations.values.map { $0["delivered"] as? Int } == [1], "\(destinations)")
+    }
 }

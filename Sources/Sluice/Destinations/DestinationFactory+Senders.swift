@@ -13,6 +13,7 @@ extension DestinationFactory {
     private func makeUnpacedSender(for destination: DestinationConfiguration) throws -> any BatchSender {
         switch destination.kind {
         case .stdout:
+            standardOutput.markInUse()
             return FileDescriptorSender(sink: standardOutput)
         case .file(let path, _):
             do {
@@ -32,6 +33,7 @@ extension DestinationFactory {
                 throw PipelineError("destinations \"\(destination.name)\": type \(destination.kind.typeName) is not an HTTP destination")
             }
             if options.dryRun {
+                standardOutput.markInUse()
                 return DryRunSender(target: target, sink: standardOutput, redactor: redactor)
             }
             // Without an injected transport each destination gets its own URLSession, sized to its concurrency,

@@ -47,6 +47,28 @@ final class FileDescriptorSink: Sendable {
         var description: String { message }
     }
 
+    private let inUse = Atomic<Bool>(false)
+
+    /// A destination writes here (so a reader going away matters to the run).
+    func markInUse() { inUse.store(true, ordering: .relaxed) }
+
+    /// Whether a destination writes here.
+    var isInUse: Bool { inUse.load(ordering: .relaxed) }
+
+    /// Notices a pipe or socket whose reader has gone although nothing was written lately (`yes | sluice | head -1`
+    /// writes one line, then every later event is a duplicate: no write would ever see the EPIPE). `poll` reports
+    /// POLLERR (pipe) or POLLHUP (socket) on the write end once the reader is gone; a regular file or a terminal
+    /// never does. Returns whether the reader is gone, posting the same notice as an EPIPE the first time.
+    @discardableResult
+    func checkReaderGone() -> Bool {
+        if readerGone.load(ordering: .relaxed) { return true }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&descriptor, 1, 0) == 1, descriptor.revents & Int16(POLLERR | POLLHUP) != 0 else { return false }
+        readerGone.store(true, ordering: .relaxed)
+        notices.post(.outputClosed(output: name), once: "closed\u{0}\(name)")
+        return true
+    }
+
     /// The reason given for batches not written because the reader closed the output.
     var closedReason: String { "\(name) closed by its reader (broken pipe): not written" }
 

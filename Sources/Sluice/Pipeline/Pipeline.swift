@@ -58,12 +58,16 @@ public struct IngestResult: Sendable, Equatable {
     public var accepted: Int
     /// Lines or events that could not be decoded, with reasons.
     public var invalid: [InvalidInput]
-    /// True when the pipeline was already finishing and took nothing.
+    /// True when the pipeline took nothing: it was already finishing, or (with a spool) the body could not be
+    /// made durable. ``refusalReason`` says which.
     public var refused: Bool
     /// Resolves once every destination has settled the body's events (delivered, filtered, dead-lettered,
     /// dropped); `try await result.settlement.wait()` before answering a client who must know it was delivered.
     /// Already resolved for a refused body or one without valid events.
     public var settlement: IngestSettlement
+    /// Why a refused body was refused, for a person: "shutting down", or "spool cannot take the body" (the
+    /// spool's own error went to ``PipelineOptions/onNotice``). Nil when the body was taken.
+    public var refusalReason: String? = nil
 }
 
 /// Errors that stop a pipeline from starting.
@@ -109,6 +113,8 @@ public final class Pipeline: Sendable {
     let ingestTracker: SettlementTracker
     /// The disk spool and the input that goes through it, when one is configured.
     let spooled: SpooledSource?
+    /// Standard output, as the stdout and dry-run destinations write it.
+    let standardOutput: FileDescriptorSink
     /// With a spool and dedupe on: the dedupe keys kept in the spool, so dedupe survives a restart.
     let spooledDedupeKeys: SpooledDedupeKeys?
     /// The Redis Streams source, when ``PipelineOptions/input`` is one.
@@ -133,6 +139,7 @@ public final class Pipeline: Sendable {
 
         // Destinations first: their names are the accounting's columns.
         let factory = DestinationFactory(options: options, redactor: redactor, notices: notices)
+        standardOutput = factory.standardOutput
         // The command line's "no destinations means stdout" rule lives in ConfigurationLoader and in
         // PipelineConfiguration's defaults; an explicitly empty list with nothing supplied in code is a mistake.
         if configuration.destinations.isEmpty && options.customDestinations.isEmpty {
@@ -222,7 +229,8 @@ public final class Pipeline: Sendable {
     func ingestBody(_ body: [UInt8], context: IngestContext?) async -> IngestResult {
         guard gate.enter() else {
             return IngestResult(accepted: 0, invalid: [], refused: true,
-                                settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
+                                settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])),
+                                refusalReason: "shutting down")
         }
         defer { gate.leave() }
         if let specsLoader { await specsLoader.waitUntilLoaded() }
@@ -233,7 +241,8 @@ public final class Pipeline: Sendable {
                 // Not durable, so not accepted: the caller must not acknowledge it (a relay answers 503).
                 options.onNotice?(.spool("\(error)"))
                 return IngestResult(accepted: 0, invalid: [], refused: true,
-                                    settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])))
+                                    settlement: IngestSettlement(resolved: IngestOutcome(destinations: [:])),
+                                    refusalReason: "spool cannot take the body")
             }
         }
         let settlement = IngestSettlement()
@@ -316,6 +325,10 @@ public final class Pipeline: Sendable {
         redisSource?.startAcknowledging(abandoned: { [shutdownState] in shutdownState.isAbandoned })
         let specsRefresh = Task { [specsLoader] in await specsLoader?.refreshLoop() }
         defer { specsRefresh.cancel() }
+        let readerWatch = Task { [standardOutput, shutdownState] in
+            await Self.watchReader(of: standardOutput, until: { shutdownState.isDraining })
+        }
+        defer { readerWatch.cancel() }
         let start = inputStart
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runInput(start: start) }

@@ -200,7 +200,8 @@ final class RelayRoutes: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
         }
         let result = await pipeline.ingest(body, context: context)
-        if result.refused { return unavailable("shutting down") }
+        // The client learns only which kind of refusal it was; the spool's own error (paths, errno) is logged.
+        if result.refused { return unavailable(result.refusalReason ?? "shutting down") }
         if result.invalid.isEmpty { return .json(200, "{\"success\":true}") }
         return Self.invalidAnswer(result)
     }

@@ -22,7 +22,7 @@ final class ServeProcess: Sendable {
 
     /// Starts `sluice serve` with `config` (JSON text, may be nil) and `arguments`; waits until it listens.
     init(config: String? = nil, arguments: [String] = [], metricsListen: Bool = false, listen: String = "127.0.0.1:0",
-         expectFailure: Bool = false) throws {
+         expectFailure: Bool = false, shellPrelude: String? = nil) throws {
         summaryPath = PipelineTestSupport.temporaryPath("summary.json")
         deadLetterPath = PipelineTestSupport.temporaryPath("dead.ndjson")
         var args = ["serve", "--listen", listen, "--summary", summaryPath, "--dead-letter", deadLetterPath]
@@ -32,7 +32,7 @@ final class ServeProcess: Sendable {
             args += ["--config", path]
         }
         if metricsListen { args += ["--metrics-listen", "127.0.0.1:0"] }
-        let running = try SluiceExecutable.start(args + arguments)
+        let running = try SluiceExecutable.start(args + arguments, shellPrelude: shellPrelude)
         try running.stdin.close()
         process = running.process
         for (handle, buffer) in [(running.stdout.fileHandleForReading, out), (running.stderr.fileHandleForReading, err)] {

@@ -34,11 +34,18 @@ enum SluiceExecutable {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    static func start(_ arguments: [String], environment: [String: String]? = nil) throws -> Running {
+    /// `shellPrelude` (e.g. `ulimit -f 64`) runs the binary through bash with that prelude applied to it alone.
+    static func start(_ arguments: [String], environment: [String: String]? = nil, shellPrelude: String? = nil) throws -> Running {
         ignoreBrokenPipes()
         let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
+        if let shellPrelude {
+            let quoted = ([url.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", shellPrelude + "; exec " + quoted.joined(separator: " ")]
+        } else {
+            process.executableURL = url
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         let input = Pipe(), output = Pipe(), error = Pipe()
         process.standardInput = input
