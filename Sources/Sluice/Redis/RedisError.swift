@@ -22,6 +22,15 @@ struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Worth reconnecting and trying again (the server may come back).
     var isRetryable: Bool { kind == .connection || kind == .protocolViolation }
 
+    /// The server no longer has the consumer group (or the stream): `-NOGROUP ...`, as after a restart without
+    /// persistence. The source recreates the group rather than stopping.
+    var isNoGroup: Bool { kind == .server && Self.isNoGroup(message) }
+
+    /// Whether an error reply's text (possibly prefixed with the command, `XREADGROUP: NOGROUP ...`) is `NOGROUP`.
+    static func isNoGroup(_ message: String) -> Bool {
+        message.hasPrefix("NOGROUP") || message.contains(": NOGROUP")
+    }
+
     var description: String {
         switch kind {
         case .connection: "Redis connection failed: \(message)"

@@ -11,9 +11,12 @@ enum RedisExposition {
             family("sluice_redis_source_entries_total", "counter", "Stream entries handled by the Redis source, by what happened.")
             for (outcome, value) in [("read", source.entriesRead), ("acknowledged", source.acknowledged), ("claimed", source.claimed),
                                      ("reread_own_pending", source.reread), ("over_delivery_limit", source.overDeliveryLimit),
-                                     ("trimmed", source.trimmed), ("left_pending", source.leftPending)] {
+                                     ("trimmed", source.trimmed), ("left_pending", source.leftPending),
+                                     ("not_acknowledgeable", source.notAcknowledgeable)] {
                 sample("sluice_redis_source_entries_total", ("outcome", outcome), value: value)
             }
+            family("sluice_redis_source_groups_recreated_total", "counter", "Times the consumer group was gone (NOGROUP) and was created again.")
+            sample("sluice_redis_source_groups_recreated_total", value: source.groupsRecreated)
             family("sluice_redis_reconnects_total", "counter", "Connections to Redis made again after one was lost (source).")
             sample("sluice_redis_reconnects_total", value: source.reconnects)
             family("sluice_redis_connection_failures_total", "counter", "Redis commands that failed with a connection error (source; retried).")

@@ -18,6 +18,13 @@ public struct RedisSourceStatistics: Sendable, Equatable {
     /// Entries read but not acknowledged because their events were left unsettled at the drain deadline; they
     /// stay pending and are delivered again.
     public var leftPending = 0
+    /// Settled entries whose `XACK` Redis could not apply: the consumer group was gone (`NOGROUP`, a restart
+    /// without persistence) or, recreated, no longer held them as pending (also: trimmed entries, which
+    /// `XAUTOCLAIM` already removed, and entries another consumer claimed and acknowledged). Their events were
+    /// delivered or settled (trimmed ones dead-lettered by ID); there is nothing left to acknowledge.
+    public var notAcknowledgeable = 0
+    /// Times the consumer group was found gone (`NOGROUP`) and created again (`XGROUP CREATE ... MKSTREAM`).
+    public var groupsRecreated = 0
     /// Connections made again after one was lost.
     public var reconnects = 0
     /// Commands that failed with a connection error (each was retried with backoff).
@@ -27,7 +34,7 @@ public struct RedisSourceStatistics: Sendable, Equatable {
     public var humanReadable: String {
         "redis source: \(entriesRead) entries read (\(reread) own pending, \(claimed) claimed), \(acknowledged) acknowledged, "
             + "\(overDeliveryLimit) over maxDeliveries, \(trimmed) trimmed before acknowledgement, \(leftPending) left pending, "
-            + "\(reconnects) reconnects, \(connectionFailures) connection failures"
+            + "\(notAcknowledgeable) not acknowledgeable (group gone), \(groupsRecreated) groups recreated, \(reconnects) reconnects, \(connectionFailures) connection failures"
     }
 }
 
@@ -40,6 +47,8 @@ final class RedisSourceCounters: Sendable {
     let overDeliveryLimit = Atomic<Int>(0)
     let trimmed = Atomic<Int>(0)
     let leftPending = Atomic<Int>(0)
+    let notAcknowledgeable = Atomic<Int>(0)
+    let groupsRecreated = Atomic<Int>(0)
 
     func snapshot(clients: [RedisClient]) -> RedisSourceStatistics {
         var s = RedisSourceStatistics()
@@ -50,6 +59,8 @@ final class RedisSourceCounters: Sendable {
         s.overDeliveryLimit = overDeliveryLimit.load(ordering: .relaxed)
         s.trimmed = trimmed.load(ordering: .relaxed)
         s.leftPending = leftPending.load(ordering: .relaxed)
+        s.notAcknowledgeable = notAcknowledgeable.load(ordering: .relaxed)
+        s.groupsRecreated = groupsRecreated.load(ordering: .relaxed)
         s.reconnects = clients.reduce(0) { $0 + $1.reconnects }
         s.connectionFailures = clients.reduce(0) { $0 + $1.connectionFailures }
         return s

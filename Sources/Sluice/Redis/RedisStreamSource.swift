@@ -17,6 +17,10 @@ import Synchronization
 ///   (trimmed) are counted and dead-lettered by ID.
 /// - A lost connection is retried with backoff; nothing is acknowledged before it is settled, so at worst an
 ///   entry is delivered twice (the engine's de-duplication, or the shared one, removes the copy).
+/// - A group that vanished (`NOGROUP`: the server restarted without persistence) is recreated and reading goes
+///   on. Entries read from the old group and not yet acknowledged are still delivered (or settled) as usual;
+///   their `XACK` finds no group (or a new group without them) and they are counted as not acknowledgeable,
+///   never retried in a loop and never lost: at-least-once holds because they were delivered.
 final class RedisStreamSource: AcknowledgementReceiver {
     let configuration: RedisSourceConfiguration
     let reader: RedisClient
@@ -28,6 +32,8 @@ final class RedisStreamSource: AcknowledgementReceiver {
     /// When the acknowledger gives up on a server that is gone (nanoseconds; 0 until finishing).
     private let giveUpAt = Atomic<UInt64>(0)
     private let acknowledging = Mutex<Task<Void, Never>?>(nil)
+    /// Whether the `XACK ... NOGROUP` notice was printed since the group was last recreated (once, not per batch).
+    private let ackLossNoticed = Atomic<Bool>(false)
 
     private struct State {
         var nextSequence: UInt64 = 0
@@ -82,9 +88,30 @@ final class RedisStreamSource: AcknowledgementReceiver {
                     let reply = try await acker.executeRetrying(
                         [RedisCommand("XACK", [configuration.stream, configuration.group] + slice)],
                         shouldStop: deadline)
-                    if case .error(let message) = reply[0] {
+                    switch reply[0] {
+                    case .error(let message) where RedisError.isNoGroup(message):
+                        // The group is gone (a restart without persistence): there is nothing left to acknowledge.
+                        // The events were settled; the reader recreates the group. Not retried, so no loop.
+                        // (Redis 7 answers XACK for a missing group or key with 0, handled below; this is for
+                        // servers and versions that say NOGROUP.)
+                        counters.notAcknowledgeable.add(slice.count, ordering: .relaxed)
+                        if !ackLossNoticed.exchange(true, ordering: .relaxed) {
+                            Self.log("XACK: \(message); entries already settled cannot be acknowledged in a group that no longer exists (counted as not acknowledgeable; their events were delivered or settled)")
+                        }
+                    case .error(let message):
                         Self.log("XACK failed: \(message); \(slice.count) entries stay pending and will be delivered again")
-                    } else {
+                        counters.leftPending.add(slice.count, ordering: .relaxed)
+                    case .integer(let count):
+                        // Fewer than sent: the group was recreated (its pending list is new), the entries were trimmed
+                        // (XAUTOCLAIM already dropped them from the pending list), or another consumer claimed and
+                        // acknowledged them. Either way they are no longer pending here.
+                        let applied = max(0, min(slice.count, Int(count)))
+                        counters.acknowledged.add(applied, ordering: .relaxed)
+                        counters.notAcknowledgeable.add(slice.count - applied, ordering: .relaxed)
+                        if applied < slice.count, !ackLossNoticed.exchange(true, ordering: .relaxed) {
+                            Self.log("XACK: \(slice.count - applied) of \(slice.count) settled entries were no longer pending in group \(configuration.group) (the group or stream is gone or was recreated after a restart, the entries were trimmed, or another consumer claimed them); counted as not acknowledgeable, their events were delivered or settled")
+                        }
+                    default:
                         counters.acknowledged.add(slice.count, ordering: .relaxed)
                     }
                 } catch {
@@ -149,17 +176,50 @@ final class RedisStreamSource: AcknowledgementReceiver {
 
     /// Reads until the pipeline drains, or (with `exitWhenIdleSeconds`) the stream is idle and nothing is
     /// pending. Throws only for errors retrying cannot fix (a wrong password, a key that is not a stream).
+    ///
+    /// A `NOGROUP` reply (the server restarted without persistence, or someone destroyed the group) does not stop
+    /// the run: the group is recreated (`XGROUP CREATE ... start MKSTREAM`, `BUSYGROUP` meaning another instance
+    /// was first), a notice says so once, ``RedisSourceStatistics/groupsRecreated`` counts it, and reading goes on.
     func read(into pipeline: Pipeline, tracker: SettlementTracker) async throws(RedisError) {
-        let c = configuration
         let stop: @Sendable () -> Bool = { [shutdownState = pipeline.shutdownState] in shutdownState.isDraining }
         let onRetry: @Sendable (RedisError) -> Void = { error in Self.logRateLimited("\(error); reconnecting with backoff") }
+        try await createGroup(stop: stop, onRetry: onRetry)
+        var lastRecreation: UInt64 = 0
+        while true {
+            do throws(RedisError) {
+                try await readSession(into: pipeline, tracker: tracker, stop: stop, onRetry: onRetry)
+                return
+            } catch where error.isNoGroup {
+                // Draining: nothing more is read, so there is no group to recreate (and no failure to report).
+                if stop() { return }
+                // A group lost again within a second (someone destroys it in a loop) must not spin: wait a bit.
+                if Clock.nanoseconds() &- lastRecreation < 1_000_000_000 { try? await Task.sleep(for: .seconds(1)) }
+                lastRecreation = Clock.nanoseconds()
+                try await createGroup(stop: stop, onRetry: onRetry)
+                counters.groupsRecreated.add(1, ordering: .relaxed)
+                ackLossNoticed.store(false, ordering: .relaxed)
+                Self.log("consumer group \(configuration.group) on stream \(configuration.stream) is gone (\(error.message)): "
+                         + "the server restarted without persistence, or the group was destroyed; recreated it at start "
+                         + "\(configuration.start) with MKSTREAM and reading on. Entries read before and not yet acknowledged "
+                         + "cannot be acknowledged any more: their events are delivered or settled as usual (counted as not acknowledgeable)")
+            }
+        }
+    }
 
+    /// `XGROUP CREATE stream group start MKSTREAM`; `BUSYGROUP` (the group exists) is success.
+    private func createGroup(stop: @escaping @Sendable () -> Bool, onRetry: @escaping @Sendable (RedisError) -> Void) async throws(RedisError) {
+        let c = configuration
         let created = try await reader.executeRetrying(
             [RedisCommand("XGROUP", ["CREATE", c.stream, c.group, c.start, "MKSTREAM"])], shouldStop: stop, onRetry: onRetry)
         if case .error(let message) = created[0], !message.hasPrefix("BUSYGROUP") {
             throw RedisError(.server, "XGROUP CREATE \(c.stream) \(c.group): \(message)")
         }
+    }
 
+    /// One session of reading against one incarnation of the group; throws a `NOGROUP` error when the group vanishes.
+    private func readSession(into pipeline: Pipeline, tracker: SettlementTracker, stop: @escaping @Sendable () -> Bool,
+                             onRetry: @escaping @Sendable (RedisError) -> Void) async throws(RedisError) {
+        let c = configuration
         // Own pending entries first: a restarted consumer finishes what it had read.
         var cursor = "0"
         while !stop() {

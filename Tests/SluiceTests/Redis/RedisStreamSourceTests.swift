@@ -144,6 +144,84 @@ struct RedisStreamSourceTests {
         #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 0)
     }
 
+    @Test("After redis-server restarts without persistence (NOGROUP), the group is recreated and every new entry is delivered; entries read before but not acknowledged are delivered and counted, not retried")
+    func recreatesGroupAfterRestartWithoutPersistence() async throws {
+        guard let server = try RedisTestServer.start() else { return }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (0..<20).map { RedisStreamFixtures.event($0) })
+        let destination = CollectingDestination()
+        // Idle 3 s: far longer than any step below, so the run cannot end between them.
+        let run = Task { try await RedisStreamFixtures.run(RedisStreamFixtures.source(server, idle: 3), destination: destination) }
+        func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+            for _ in 0..<1000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(condition(), "timed out waiting for \(what)")
+        }
+        try await waitFor("the first 20 events") { destination.events.count == 20 }
+        try await waitFor("the first 20 acknowledgements") {
+            (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) == 0
+        }
+        // 10 more are read but held in delivery (so not acknowledged) when the server goes away with the group.
+        destination.gate.withLock { $0 = false }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (20..<30).map { RedisStreamFixtures.event($0) })
+        try await waitFor("10 entries read and pending") {
+            (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) == 10
+        }
+        try server.restart()
+        #expect(try server.command("EXISTS", "events") == .integer(0), "the restarted server has no stream and no group")
+        destination.gate.withLock { $0 = true }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (30..<60).map { RedisStreamFixtures.event($0) })
+
+        let (summary, stats, pipeline) = try await run.value
+        #expect(pipeline.inputFailure == nil)
+        #expect(Set(destination.events.map(\.eventName)) == Set((0..<60).map { "e\($0)" }))
+        #expect(summary.ingested == 60 && summary.destinations["collect"]?.delivered == 60)
+        #expect(stats.groupsRecreated == 1)
+        #expect(stats.entriesRead == 60)
+        // Every entry read is accounted for: acknowledged (20 before, 30 after) or not acknowledgeable (the 10
+        // whose group vanished; their events were delivered above).
+        #expect(stats.acknowledged == 50 && stats.notAcknowledgeable == 10 && stats.leftPending == 0)
+        #expect(stats.acknowledged + stats.notAcknowledgeable + stats.leftPending == stats.entriesRead)
+        #expect(stats.reconnects >= 1)
+        #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 0)
+        var snapshot = MetricsSnapshot()
+        snapshot.redisSource = stats
+        let metrics = RedisExposition.render(snapshot)
+        #expect(metrics.contains("sluice_redis_source_groups_recreated_total 1"))
+        #expect(metrics.contains("sluice_redis_source_entries_total{outcome=\"not_acknowledgeable\"} 10"))
+        #expect(stats.humanReadable.contains("1 groups recreated"))
+    }
+
+    @Test("An XACK that finds no group (the server restarted while entries were being delivered; Redis 7 answers 0 with or without the stream) neither fails nor loops: the entries are delivered and counted as not acknowledgeable",
+          arguments: [false, true])
+    func acknowledgementWithoutGroupIsCounted(producerRecreatesStream: Bool) async throws {
+        guard let server = try RedisTestServer.start() else { return }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (0..<10).map { RedisStreamFixtures.event($0) })
+        let destination = CollectingDestination()
+        destination.gate.withLock { $0 = false }
+        let pipeline = try Pipeline(
+            configuration: PipelineConfiguration(destinations: []),
+            options: PipelineOptions(input: .redisStream(RedisStreamFixtures.source(server, idle: 30)),
+                                     customDestinations: [CustomDestinationRegistration(name: "collect", destination: destination)]))
+        let run = Task { try await pipeline.run() }
+        for _ in 0..<1000 where (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) != 10 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 10)
+        // Stop reading (so nobody recreates the group), lose the server's data, then let delivery finish:
+        // the acknowledgements go to a server without the group.
+        pipeline.finish()
+        try await Task.sleep(for: .milliseconds(500))
+        try server.restart()
+        if producerRecreatesStream { try server.command("XADD", "events", "*", "body", RedisStreamFixtures.event(99)) }
+        destination.gate.withLock { $0 = true }
+        let summary = try await run.value
+        let stats = try #require(pipeline.redisSourceStatistics)
+        #expect(pipeline.inputFailure == nil)
+        #expect(summary.destinations["collect"]?.delivered == 10)
+        #expect(Set(destination.events.map(\.eventName)) == Set((0..<10).map { "e\($0)" }))
+        #expect(stats.entriesRead == 10 && stats.notAcknowledgeable == 10 && stats.acknowledged == 0 && stats.leftPending == 0)
+        #expect(stats.groupsRecreated == 0)
+    }
+
     @Test("A wrong password stops the source with a clear error that does not show the password")
     func wrongPassword() async throws {
         guard let server = try RedisTestServer.start(password: "right-one") else { return }
