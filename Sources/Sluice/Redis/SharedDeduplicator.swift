@@ -71,14 +71,8 @@ actor SharedDeduplicator {
                 for index in chunk.events.indices where keep[index] { kept.append(chunk.events[index]) }
                 chunk.events = kept
             }
-            accounting.recordDuplicates(before - chunk.events.count)
-            chunk.settleEverywhere(before - chunk.events.count, as: .duplicate)
-            stats.update(size: table.count, capacityEvictions: table.capacityEvictions,
-                         windowEvictions: table.windowEvictions, memoryBytes: table.memoryBytes)
-            if !chunk.events.isEmpty, await !output.send(chunk) {
-                accounting.recordDroppedEverywhere(chunk.events.count)
-                chunk.settleEverywhere(chunk.events.count, as: .dropped)
-            }
+            await DedupeHandOff.forward(chunk, duplicates: before - chunk.events.count, table: table,
+                                        accounting: accounting, stats: stats, output: output)
         }
         client.close()
         output.finish()

@@ -32,14 +32,8 @@ actor Deduplicator {
                 return !isNew
             }
             if let keyStore, !fresh.isEmpty { keyStore.remember(fresh, unit: chunk.unit) }
-            accounting.recordDuplicates(before - chunk.events.count)
-            chunk.settleEverywhere(before - chunk.events.count, as: .duplicate)
-            stats.update(size: table.count, capacityEvictions: table.capacityEvictions,
-                         windowEvictions: table.windowEvictions, memoryBytes: table.memoryBytes)
-            if !chunk.events.isEmpty, await !output.send(chunk) {
-                accounting.recordDroppedEverywhere(chunk.events.count)
-                chunk.settleEverywhere(chunk.events.count, as: .dropped)
-            }
+            await DedupeHandOff.forward(chunk, duplicates: before - chunk.events.count, table: table,
+                                        accounting: accounting, stats: stats, output: output)
         }
         output.finish()
     }
