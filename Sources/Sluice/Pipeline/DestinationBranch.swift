@@ -33,7 +33,8 @@ struct DestinationBranch: Sendable {
 
     init(parts: Parts, index: Int, accounting: Accounting, deadLetters: DeadLetterWriter?, shutdown: ShutdownState,
          latency: LatencyHistogram, queueCapacity: Int, deadlinePolicy: DrainDeadlinePolicy,
-         redactor: Redactor = Redactor(secrets: []), notices: Notices = Notices()) {
+         redactor: Redactor = Redactor(secrets: []), notices: Notices = Notices(),
+         commit: (@Sendable () -> Void)? = nil) {
         name = parts.name
         self.index = index
         overflow = parts.overflow
@@ -47,7 +48,8 @@ struct DestinationBranch: Sendable {
         mapper = IdentifierMapper(destination: parts.name, destinationIndex: index, selection: parts.selection,
                                   rule: parts.rule, accounting: accounting)
         batcher = Batcher(encoder: parts.encoder, limits: parts.batch, recorder: recorder)
-        sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown)
+        sender = Sender(sender: parts.sender, recorder: recorder, workers: parts.concurrency, shutdown: shutdown,
+                        commit: commit)
         maxDelayMs = parts.batch.maxDelayMs
         counters = parts.counters
     }

@@ -35,6 +35,13 @@ extension Pipeline {
 }
 
 extension Pipeline {
+    /// With a spool, what a destination's workers do between batches: write the ledger that covers what the
+    /// last batch settled (``Spool/commitCursor(destination:)``), which bounds a crash's re-sends.
+    static func cursorCommit(_ spooled: SpooledSource?, destination index: Int) -> (@Sendable () -> Void)? {
+        guard let spool = spooled?.spool else { return nil }
+        return { spool.commitCursor(destination: index) }
+    }
+
     /// `replayed` per destination and the spool's own figures.
     func addSpoolFigures(to summary: inout Summary, _ spooled: SpooledSource) {
         let replayed = spooled.replayed

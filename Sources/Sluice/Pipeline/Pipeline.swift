@@ -165,17 +165,19 @@ public final class Pipeline: Sendable {
         // stream not settled by then stays pending in Redis (delivered again). Neither is dead-lettered.
         let deadlinePolicy: DrainDeadlinePolicy = configuration.spool == nil && redisSource == nil
             ? options.drainDeadlinePolicy : .leaveUnsettled
-        branches = parts.enumerated().map { [shutdownState, latency] index, part in
-            DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
-                              shutdown: shutdownState, latency: latency, queueCapacity: capacity,
-                              deadlinePolicy: deadlinePolicy, redactor: redactor, notices: notices)
-        }
         // A record is the unit a restart replays whole. Half the smallest batch (and at most a chunk): a batch then
         // spans at most three records, so what a crash re-sends stays close to the batches that were in flight.
         let smallestBatch = parts.map(\.batch.maxEvents).min() ?? configuration.input.chunkSize
         let recordLines = max(1, min(configuration.input.chunkSize, smallestBatch / 2))
-        spooled = try configuration.spool.map {
+        let spooled = try configuration.spool.map {
             try SpooledSource.open($0, destinations: names, recordLines: recordLines, onNotice: options.spoolNotices)
+        }
+        self.spooled = spooled
+        branches = parts.enumerated().map { [shutdownState, latency] index, part in
+            DestinationBranch(parts: part, index: index, accounting: accounting, deadLetters: deadLetters,
+                              shutdown: shutdownState, latency: latency, queueCapacity: capacity,
+                              deadlinePolicy: deadlinePolicy, redactor: redactor, notices: notices,
+                              commit: Self.cursorCommit(spooled, destination: index))
         }
         spooledDedupeKeys = try Self.spooledDedupeKeys(spooled, configuration, options)
         ingestTracker = SettlementTracker(destinations: names, receiver: nil)

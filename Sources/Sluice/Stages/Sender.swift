@@ -36,16 +36,23 @@ actor Sender {
     private let recorder: DeliveryRecorder
     private let workers: Int
     private let shutdown: ShutdownState
+    private let commit: (@Sendable () -> Void)?
 
-    init(sender: any BatchSender, recorder: DeliveryRecorder, workers: Int, shutdown: ShutdownState) {
+    /// - Parameter commit: run by a worker after it settled a batch and before it takes the next one: a source
+    ///   that records settlement durably (the spool's cursor files) records what the batch settled. Each worker
+    ///   then has at most one batch the endpoint may hold and the source does not know of, which is what bounds
+    ///   a crash's re-sends.
+    init(sender: any BatchSender, recorder: DeliveryRecorder, workers: Int, shutdown: ShutdownState,
+         commit: (@Sendable () -> Void)? = nil) {
         self.sender = sender
         self.recorder = recorder
         self.workers = max(1, workers)
         self.shutdown = shutdown
+        self.commit = commit
     }
 
     func run(input: BoundedChannel<Batch>, inFlight: InFlightCounter) async {
-        let sender = self.sender, recorder = self.recorder, shutdown = self.shutdown
+        let sender = self.sender, recorder = self.recorder, shutdown = self.shutdown, commit = self.commit
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<workers {
                 group.addTask {
@@ -58,6 +65,7 @@ actor Sender {
                         let outcome = await sender.send(batch, abandon: { shutdown.isAbandoned })
                         inFlight.add(-1)
                         Self.settle(batch, outcome, recorder, abandoned: shutdown.isAbandoned)
+                        commit?()
                     }
                 }
             }
