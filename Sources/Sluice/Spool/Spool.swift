@@ -305,13 +305,18 @@ final class Spool: Sendable {
     /// Appends one record and returns its sequence number; suspends while the spool is at `maxBytes` (that is
     /// the spool's backpressure). Does not wait for an fsync: see ``waitUntilDurable(_:)``.
     func append(_ payload: [UInt8], sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
+        try await append(payload[...], sourceOffset: sourceOffset, firstLine: firstLine)
+    }
+
+    /// ``append(_:sourceOffset:firstLine:)`` of a slice: the bytes as read, written without a copy.
+    func append(_ payload: ArraySlice<UInt8>, sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
         guard payload.count <= SpoolFormat.maxPayload else {
             throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
         }
         let header = SpoolFormat.recordHeader(payloadCount: payload.count, sourceOffset: sourceOffset, firstLine: firstLine,
                                               appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
         // The payload's CRC is the costly part (a pass over the bytes): computed here, outside the lock.
-        let payloadCRC = CRC32C.checksum(payload)
+        let payloadCRC = payload.withUnsafeBytes { CRC32C.checksum($0) }
         let size = header.count + payload.count
         while true {
             let result: Result<UInt64, SpoolError>? = await withCheckedContinuation { continuation in
@@ -360,7 +365,7 @@ final class Spool: Sendable {
 
     /// Writes a record at the end of the active segment (under the lock, so file order is sequence order): one
     /// `writev` of the header and the payload, no copy of the payload.
-    private func write(header template: [UInt8], payload: [UInt8], payloadCRC: UInt32, sourceOffset: UInt64,
+    private func write(header template: [UInt8], payload: ArraySlice<UInt8>, payloadCRC: UInt32, sourceOffset: UInt64,
                        into s: inout State) -> Result<UInt64, SpoolError> {
         if let active = s.segments.last, active.bytes >= segmentBytes {
             do { try openNewSegment(&s) } catch let error as SpoolError {
@@ -391,7 +396,7 @@ final class Spool: Sendable {
     }
 
     /// `writev` of two buffers, continuing after short writes.
-    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: [UInt8]) -> Bool {
+    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: ArraySlice<UInt8>) -> Bool {
         first.withUnsafeBytes { a in
             second.withUnsafeBytes { b in
                 var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: a.baseAddress), iov_len: a.count),
