@@ -99,13 +99,20 @@ public struct MetricsSnapshot: Sendable, Equatable {
         public var oldestUnsettledAgeSeconds: Double
         /// Torn or corrupt records found so far.
         public var corruptRecords: Int
+        /// Cursor writes that failed so far (retried as destinations settle more).
+        public var cursorWriteFailures: Int
+        /// Destinations whose last cursor write failed (their cursor on disk is behind what they settled).
+        public var cursorsBehind: Int
 
         /// Creates a value.
-        public init(bytes: Int = 0, segments: Int = 0, oldestUnsettledAgeSeconds: Double = 0, corruptRecords: Int = 0) {
+        public init(bytes: Int = 0, segments: Int = 0, oldestUnsettledAgeSeconds: Double = 0, corruptRecords: Int = 0,
+                    cursorWriteFailures: Int = 0, cursorsBehind: Int = 0) {
             self.bytes = bytes
             self.segments = segments
             self.oldestUnsettledAgeSeconds = oldestUnsettledAgeSeconds
             self.corruptRecords = corruptRecords
+            self.cursorWriteFailures = cursorWriteFailures
+            self.cursorsBehind = cursorsBehind
         }
     }
 

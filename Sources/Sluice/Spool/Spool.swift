@@ -41,6 +41,8 @@ final class Spool: Sendable {
         var oldestUnsettledAgeSeconds: Double
         var corruptRecords: Int
         var cursorWriteFailures: Int
+        /// Destinations whose last cursor write failed: their cursor file on disk is behind what they settled.
+        var cursorsBehind: Int
     }
 
     struct Segment: Sendable {
@@ -77,6 +79,9 @@ final class Spool: Sendable {
         var manifest: SpoolManifest
         var corruptRecords = 0
         var cursorWriteFailures = 0
+        /// Per destination: its last cursor write failed (retried on the next settle, and at close).
+        var cursorFailing: [Bool] = []
+        var cursorRecoverySaid = false
         var closed = false
         var writeFailure: String?
         var refuseWhenFull = false
@@ -251,6 +256,7 @@ final class Spool: Sendable {
         var initial = State(settled: settled, cursorChanged: Array(repeating: false, count: destinations.count),
                             writtenFrontier: settled.map(\.frontier), persistedFrontier: settled.map(\.frontier), manifest: manifest)
         initial.segments = segments
+        initial.cursorFailing = Array(repeating: false, count: destinations.count)
         initial.nextSequence = nextSequence
         initial.syncedSequence = nextSequence &- 1
         initial.totalBytes = segments.reduce(0) { $0 + $1.bytes }
@@ -269,6 +275,9 @@ final class Spool: Sendable {
             state.withLock { $0.manifest.destinations = destinations }
             try writeManifest()
         }
+        // Room for the cursors and the manifest to be rewritten on a full disk (see SpoolDirectory.reserveSpare).
+        for destination in destinations { directory.reserveSpare(for: SpoolCursorFile.name(for: destination)) }
+        directory.reserveSpare(for: SpoolManifest.fileName)
         try state.withLock { s in try openNewSegment(&s) }
         let thread = Thread { [self] in runCommitter() }
         thread.name = "sluice.spool.commit"
@@ -533,7 +542,8 @@ final class Spool: Sendable {
                 age = max(0, Date().timeIntervalSince1970 - Double(holder.firstAppendedAt) / 1000)
             }
             return Stats(bytes: s.totalBytes, segments: s.segments.count, oldestUnsettledAgeSeconds: age,
-                         corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures)
+                         corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures,
+                         cursorsBehind: s.cursorFailing.filter { $0 }.count)
         }
     }
 
@@ -658,18 +668,27 @@ final class Spool: Sendable {
             do {
                 try directory.writeAtomically(SpoolCursorFile.name(for: name), SpoolCursorFile.encode(destination: name, settled: settled),
                                               durable: false)
-                state.withLock { s in
+                let recovered = state.withLock { s -> Int? in
                     s.writtenFrontier[index] = max(s.writtenFrontier[index], settled.frontier)
                     // With `none` nothing is fsynced: written is as durable as it gets.
                     if configuration.sync == .none { s.persistedFrontier[index] = s.writtenFrontier[index] }
+                    guard s.cursorFailing[index] else { return nil }
+                    s.cursorFailing[index] = false
+                    defer { s.cursorRecoverySaid = true }
+                    return s.cursorRecoverySaid ? nil : s.cursorWriteFailures
+                }
+                if let failures = recovered {
+                    onProblem("spool: the cursor of \"\(name)\" is written again (after \(failures) failed cursor writes)")
                 }
             } catch {
+                // Said once per run; counted every time; retried on the next settle (the flag below) and at close.
                 let first = state.withLock { s -> Bool in
                     s.cursorWriteFailures += 1
+                    s.cursorFailing[index] = true
                     s.cursorChanged[index] = true  // try again next time
                     return s.cursorWriteFailures == 1
                 }
-                if first { onProblem("\(error) (records may be sent again after a restart)") }
+                if first { onProblem("\(error) (retried as the destination settles more; until one succeeds, a restart re-sends what it settled since)") }
             }
         }
         return !changed.isEmpty
