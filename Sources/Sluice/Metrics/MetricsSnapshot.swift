@@ -93,7 +93,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
     /// The disk spool's size and backlog (with `--spool`).
     public struct SpoolMetrics: Sendable, Equatable {
-        /// Bytes the segment files hold, and how many there are.
+        /// Bytes the spool holds (segment files and dedupe key files: what counts toward `maxBytes`), and how
+        /// many segment files there are.
         public var bytes: Int, segments: Int
         /// Seconds since the oldest record some destination has not settled was written (0 when none).
         public var oldestUnsettledAgeSeconds: Double

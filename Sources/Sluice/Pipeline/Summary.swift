@@ -44,7 +44,8 @@ public struct Summary: Sendable, Equatable {
         public var replayedRecords = 0
         /// Records some destination has not settled at the end of the run: the next run replays them.
         public var recordsLeft = 0
-        /// Bytes and segment files the spool holds at the end of the run.
+        /// Bytes the spool holds at the end of the run (segments and dedupe key files: what counts toward
+        /// `maxBytes`), and its segment files.
         public var bytes = 0, segments = 0
         /// Appends that failed (a full disk, an I/O error); input stopped at the first.
         public var writeFailures = 0
@@ -230,7 +231,7 @@ public struct Summary: Sendable, Equatable {
         }
         if let spool {
             lines.append("  spool: \(spool.replayedRecords) records replayed, \(spool.recordsLeft) left for the next run, "
-                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes in \(spool.segments) segments, "
+                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes (\(spool.segments) segments and the dedupe keys), "
                          + "\(spool.restoredDedupeKeys) dedupe keys restored"
                          + (spool.writeFailures > 0 ? ", WRITE FAILED" : "")
                          + (spool.cursorWriteFailures > 0 ? ", \(spool.cursorWriteFailures) cursor writes failed" : "")

@@ -35,6 +35,7 @@ final class Spool: Sendable {
 
     /// Figures for the progress line and metrics.
     struct Stats: Sendable, Equatable {
+        /// Bytes on disk counted toward `maxBytes`: segments and dedupe key files.
         var bytes: Int
         var segments: Int
         /// Seconds since the oldest record some destination has not settled was written (0 when none).
@@ -107,6 +108,8 @@ final class Spool: Sendable {
     private let onProblem: @Sendable (String) -> Void
     /// Run on every group commit before the cursors are made durable (the dedupe key journal's fsync).
     private let commitHooks = Mutex<[@Sendable () -> Void]>([])
+    /// Bytes of the dedupe key files (``DedupeKeyJournal``), which count toward `maxBytes` with the segments.
+    private let keyFileBytes = Atomic<Int>(0)
 
     /// Opens (creating if needed), locks and recovers the spool at `configuration.path` for `destinations`.
     init(configuration: SpoolConfiguration, destinations: [String], onProblem: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -335,7 +338,8 @@ final class Spool: Sendable {
                     // A record larger than the free space still goes in once everything is settled: otherwise a
                     // record bigger than maxBytes could never be written.
                     let everythingSettled = s.settled.allSatisfy { $0.frontier >= s.nextSequence &- 1 }
-                    guard s.totalBytes + size <= configuration.maxBytes || everythingSettled else {
+                    let used = s.totalBytes + keyFileBytes.load(ordering: .relaxed)
+                    guard used + size <= configuration.maxBytes || everythingSettled else {
                         if s.refuseWhenFull {
                             return .some(.failure(SpoolError("spool: \(configuration.path) is full (maxBytes \(configuration.maxBytes)) and the pipeline is stopping")))
                         }
@@ -455,6 +459,15 @@ final class Spool: Sendable {
         s.directoryChanged = true
     }
 
+    /// The share of `maxBytes` the dedupe key files may take: a quarter, so segments always keep three.
+    var keyFileBudget: Int { configuration.maxBytes / 4 }
+
+    /// Records the dedupe key files' total size: it counts toward `maxBytes` (appends wait while segments and
+    /// key files together are full), and ``stats`` reports it within `bytes`.
+    func setKeyFileBytes(_ bytes: Int) {
+        keyFileBytes.store(bytes, ordering: .relaxed)
+    }
+
     /// Runs `hook` on every group commit (every `syncIntervalMs`, and at close), before the cursor files are
     /// made durable: files that must be on the disk no later than the cursors fsync there.
     func onCommit(_ hook: @escaping @Sendable () -> Void) {
@@ -541,7 +554,7 @@ final class Spool: Sendable {
                let holder = s.segments.last(where: { $0.firstSequence <= frontier + 1 && $0.firstAppendedAt > 0 }) {
                 age = max(0, Date().timeIntervalSince1970 - Double(holder.firstAppendedAt) / 1000)
             }
-            return Stats(bytes: s.totalBytes, segments: s.segments.count, oldestUnsettledAgeSeconds: age,
+            return Stats(bytes: s.totalBytes + keyFileBytes.load(ordering: .relaxed), segments: s.segments.count, oldestUnsettledAgeSeconds: age,
                          corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures,
                          cursorsBehind: s.cursorFailing.filter { $0 }.count)
         }
