@@ -9,6 +9,8 @@ actor Deduplicator {
     private let stats: DedupeStats
     /// Keeps keys across restarts (a spool's key journal); nil: memory only.
     private let keyStore: (any DedupeKeyStore)?
+    /// Sum of the loads ``DedupeTable/warm(_:)`` made; kept only so those loads are not optimised away.
+    private var warmth: UInt64 = 0
 
     init(configuration: DedupeConfiguration, accounting: Accounting, stats: DedupeStats, keyStore: (any DedupeKeyStore)? = nil) {
         table = DedupeTable(capacity: max(1, configuration.capacity),
@@ -25,6 +27,7 @@ actor Deduplicator {
         for await var chunk in input {
             let before = chunk.events.count
             var fresh: [RememberedKey] = []
+            warmth &+= chunk.events.withUnsafeBufferPointer { table.warm($0) }
             chunk.events.removeAll { event in
                 let key = DedupeKey(high: event.timeUUID.high, low: event.timeUUID.low)
                 let isNew = table.insert(key, eventTimeMilliseconds: event.timestamp)
