@@ -84,6 +84,31 @@ final class RedisConnection {
         }
     }
 
+    /// Sends one stream read (`XREADGROUP`) and reads its reply through the parser's fast path: the entries
+    /// without a reply tree when the reply has the usual shape, else the reply as a value (an error, a null
+    /// after a `BLOCK` timeout, another shape), which the caller reads as usual.
+    func executeStreamRead(_ command: RedisCommand, field: [UInt8], timeoutMs: Int) throws(RedisError) -> RedisStreamRead {
+        guard fd >= 0 else { throw RedisError(.connection, "not connected") }
+        do {
+            try write(command.encoded, timeoutMs: timeoutMs)
+            while true {
+                switch parser.nextStreamRead(field: field) {
+                case .entries(let batch):
+                    return .entries(batch)
+                case .other:
+                    let reply = try readReply(timeoutMs: timeoutMs)
+                    if case .push = reply { continue }  // out-of-band (RESP3 client tracking): not an answer
+                    return .reply(reply)
+                case .needMore:
+                    try receive(timeoutMs: timeoutMs)
+                }
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
     private func readReply(timeoutMs: Int) throws(RedisError) -> RESPValue {
         while true {
             do {
@@ -91,17 +116,22 @@ final class RedisConnection {
             } catch {
                 throw RedisError(.protocolViolation, error.description)
             }
-            try waitFor(Int16(POLLIN), timeoutMs: timeoutMs, doing: "waiting for a reply")
-            let received = scratch.withUnsafeMutableBytes { buffer in
-                recv(fd, buffer.baseAddress, buffer.count, 0)
-            }
-            if received > 0 {
-                scratch.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<received])) }
-            } else if received == 0 {
-                throw RedisError(.connection, "\(endpoint) closed the connection")
-            } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                throw RedisError(.connection, "reading from \(endpoint): \(String(cString: strerror(errno)))")
-            }
+            try receive(timeoutMs: timeoutMs)
+        }
+    }
+
+    /// Waits for bytes and hands what arrives to the parser.
+    private func receive(timeoutMs: Int) throws(RedisError) {
+        try waitFor(Int16(POLLIN), timeoutMs: timeoutMs, doing: "waiting for a reply")
+        let received = scratch.withUnsafeMutableBytes { buffer in
+            recv(fd, buffer.baseAddress, buffer.count, 0)
+        }
+        if received > 0 {
+            scratch.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<received])) }
+        } else if received == 0 {
+            throw RedisError(.connection, "\(endpoint) closed the connection")
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            throw RedisError(.connection, "reading from \(endpoint): \(String(cString: strerror(errno)))")
         }
     }
 
