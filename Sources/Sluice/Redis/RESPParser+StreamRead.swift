@@ -64,48 +64,75 @@ extension RESPParser {
         }
         var index = replyScan.position - consumedBefore
         var pending = replyScan.pending
-        defer {
-            replyScan.position = consumedBefore + index
-            replyScan.pending = pending
+        let (start, limits) = (offset, limits)
+        let result = buffer.withUnsafeBufferPointer { bytes in
+            Self.scan(bytes, replyStart: start, index: &index, pending: &pending, limits: limits)
         }
+        replyScan.position = consumedBefore + index
+        replyScan.pending = pending
+        return result
+    }
+
+    /// The scan itself, over raw bytes (it reads every header of every reply the source receives).
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, replyStart: Int, index: inout Int, pending: inout Int,
+                             limits: Limits) -> ScanResult {
         while pending > 0 {
-            guard index < buffer.count else { return .incomplete }
-            let lineEnd: Int
-            do {
-                guard let found = try findLineEnd(from: index + 1) else { return .incomplete }
-                lineEnd = found
-            } catch {
-                return .unusual
+            guard index < bytes.count else { return .incomplete }
+            // The header line: a type byte, then digits or text up to CRLF.
+            var lineEnd = index + 1
+            let lineLimit = min(bytes.count, index + 1 + limits.maxLineBytes)
+            while lineEnd < lineLimit && bytes[lineEnd] != 13 {
+                if bytes[lineEnd] == 10 { return .unusual }
+                lineEnd += 1
             }
+            guard lineEnd < lineLimit else { return bytes.count >= index + 1 + limits.maxLineBytes ? .unusual : .incomplete }
+            guard lineEnd + 1 < bytes.count else { return .incomplete }
+            guard bytes[lineEnd + 1] == 10 else { return .unusual }
             let next = lineEnd + 2
-            switch buffer[index] {
+            switch bytes[index] {
             case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"):
                 index = next
             case UInt8(ascii: "$"):
-                guard let length = try? integer(index + 1, lineEnd), length >= -1, length <= limits.maxBulkBytes else {
+                guard let length = decimal(bytes, index + 1, lineEnd), length >= -1, length <= limits.maxBulkBytes else {
                     return .unusual
                 }
                 if length == -1 {
                     index = next
                 } else {
-                    let end = next + Int(length) + 2
-                    guard end - offset <= limits.maxReplyBytes else { return .unusual }
-                    guard end <= buffer.count else { return .incomplete }  // resume at this header
+                    let end = next + length + 2
+                    guard end - replyStart <= limits.maxReplyBytes else { return .unusual }
+                    guard end <= bytes.count else { return .incomplete }  // resume at this header
                     index = end
                 }
             case UInt8(ascii: "*"):
-                guard let count = try? integer(index + 1, lineEnd), count >= -1, count <= limits.maxElements else {
+                guard let count = decimal(bytes, index + 1, lineEnd), count >= -1, count <= limits.maxElements else {
                     return .unusual
                 }
-                if count > 0 { pending += Int(count) }
+                if count > 0 { pending += count }
                 index = next
             default:
                 return .unusual
             }
             pending -= 1
-            guard index - offset <= limits.maxReplyBytes else { return .unusual }
+            guard index - replyStart <= limits.maxReplyBytes else { return .unusual }
         }
         return .complete(end: index)
+    }
+
+    /// The integer in `bytes[start..<end]` (optional minus, at most 18 digits), or nil.
+    private static func decimal(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        var at = start
+        let negative = at < end && bytes[at] == UInt8(ascii: "-")
+        if negative { at += 1 }
+        guard at < end, end - at <= 18 else { return nil }
+        var value = 0
+        while at < end {
+            let digit = bytes[at] &- 48
+            guard digit <= 9 else { return nil }
+            value = value * 10 + Int(digit)
+            at += 1
+        }
+        return negative ? -value : value
     }
 }
 

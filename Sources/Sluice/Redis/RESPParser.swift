@@ -226,7 +226,7 @@ struct RESPParser {
     }
 
     /// The index of the CR of the CRLF ending the line that starts at `start`, or nil when it has not arrived.
-    func findLineEnd(from start: Int) throws(RESPProtocolError) -> Int? {
+    private func findLineEnd(from start: Int) throws(RESPProtocolError) -> Int? {
         var index = start
         let limit = min(buffer.count, start + limits.maxLineBytes + 1)
         while index < limit {
@@ -246,7 +246,7 @@ struct RESPParser {
         String(decoding: buffer[start..<end], as: UTF8.self)
     }
 
-    func integer(_ start: Int, _ end: Int) throws(RESPProtocolError) -> Int64 {
+    private func integer(_ start: Int, _ end: Int) throws(RESPProtocolError) -> Int64 {
         var index = start
         var negative = false
         if index < end && buffer[index] == UInt8(ascii: "-") {

@@ -11,7 +11,8 @@ struct RedisCommand: Sendable {
         encoded.reserveCapacity(16 + name.utf8.count + arguments.reduce(0) { $0 + $1.utf8.count + 16 })
         Self.appendHeader(count: 1 + arguments.count, to: &encoded)
         Self.appendBulk(name.utf8, to: &encoded)
-        for argument in arguments { Self.appendBulk(argument.utf8, to: &encoded) }
+        // Through the contiguous UTF-8 (a memcpy), not the generic view: XACK carries thousands of IDs.
+        for var argument in arguments { argument.withUTF8 { Self.appendBulk($0, to: &encoded) } }
     }
 
     /// A command whose arguments are raw bytes (event bodies).
