@@ -56,6 +56,21 @@ final class RedisClient: Sendable {
         }
     }
 
+    /// Runs a pipeline of commands encoded back to back (one reply each), like ``execute(_:extraTimeoutMs:)``.
+    func execute(_ pipeline: RedisPipeline) async throws(RedisError) -> [RESPValue] {
+        try await onConnection(extraTimeoutMs: 0) { connection, timeoutMs throws(RedisError) in
+            try connection.execute(encoded: pipeline.encoded, replies: pipeline.count, timeoutMs: timeoutMs)
+        }
+    }
+
+    /// ``execute(_:)-(RedisPipeline)``, retried like ``executeRetrying(_:extraTimeoutMs:shouldStop:onRetry:)``.
+    func executeRetrying(_ pipeline: RedisPipeline, shouldStop: @Sendable () -> Bool = { false },
+                         onRetry: @Sendable (RedisError) -> Void = { _ in }) async throws(RedisError) -> [RESPValue] {
+        try await retrying(shouldStop: shouldStop, onRetry: onRetry) { () async throws(RedisError) -> [RESPValue] in
+            try await execute(pipeline)
+        }
+    }
+
     /// Runs one stream read (`XREADGROUP`) through the parser's fast path (``RedisConnection/executeStreamRead(_:field:timeoutMs:)``).
     func readStream(_ command: RedisCommand, field: [UInt8], extraTimeoutMs: Int = 0) async throws(RedisError) -> RedisStreamRead {
         try await onConnection(extraTimeoutMs: extraTimeoutMs) { connection, timeoutMs throws(RedisError) in

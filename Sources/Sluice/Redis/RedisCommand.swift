@@ -68,3 +68,12 @@ struct RedisCommand: Sendable {
         }
     }
 }
+
+/// Many commands encoded back to back into one request (the sink's `XADD`s for a batch): built in place by its
+/// caller, so a batch of a thousand events is one buffer, not a thousand commands joined afterwards.
+struct RedisPipeline: Sendable {
+    /// The commands' encoding, concatenated.
+    var encoded: [UInt8] = []
+    /// How many commands (each owes one reply).
+    var count = 0
+}

@@ -60,19 +60,21 @@ final class RedisConnection {
 
     /// Sends every command, then reads one reply per command. `timeoutMs` bounds each wait for the socket.
     func execute(_ commands: [RedisCommand], timeoutMs: Int) throws(RedisError) -> [RESPValue] {
+        if commands.count == 1 { return try execute(encoded: commands[0].encoded, replies: 1, timeoutMs: timeoutMs) }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(commands.reduce(0) { $0 + $1.encoded.count })
+        for command in commands { joined.append(contentsOf: command.encoded) }
+        return try execute(encoded: joined, replies: commands.count, timeoutMs: timeoutMs)
+    }
+
+    /// Sends commands already encoded back to back (``RedisPipeline``), then reads `replies` replies.
+    func execute(encoded: [UInt8], replies count: Int, timeoutMs: Int) throws(RedisError) -> [RESPValue] {
         guard fd >= 0 else { throw RedisError(.connection, "not connected") }
         do {
-            if commands.count == 1 {
-                try write(commands[0].encoded, timeoutMs: timeoutMs)
-            } else {
-                var joined: [UInt8] = []
-                joined.reserveCapacity(commands.reduce(0) { $0 + $1.encoded.count })
-                for command in commands { joined.append(contentsOf: command.encoded) }
-                try write(joined, timeoutMs: timeoutMs)
-            }
+            try write(encoded, timeoutMs: timeoutMs)
             var replies: [RESPValue] = []
-            replies.reserveCapacity(commands.count)
-            while replies.count < commands.count {
+            replies.reserveCapacity(count)
+            while replies.count < count {
                 let reply = try readReply(timeoutMs: timeoutMs)
                 if case .push = reply { continue }  // out-of-band (RESP3 client tracking): not an answer
                 replies.append(reply)
