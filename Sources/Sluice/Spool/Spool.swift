@@ -35,12 +35,15 @@ final class Spool: Sendable {
 
     /// Figures for the progress line and metrics.
     struct Stats: Sendable, Equatable {
+        /// Bytes on disk counted toward `maxBytes`: segments and dedupe key files.
         var bytes: Int
         var segments: Int
         /// Seconds since the oldest record some destination has not settled was written (0 when none).
         var oldestUnsettledAgeSeconds: Double
         var corruptRecords: Int
         var cursorWriteFailures: Int
+        /// Destinations whose last cursor write failed: their cursor file on disk is behind what they settled.
+        var cursorsBehind: Int
     }
 
     struct Segment: Sendable {
@@ -79,6 +82,9 @@ final class Spool: Sendable {
         var manifest: SpoolManifest
         var corruptRecords = 0
         var cursorWriteFailures = 0
+        /// Per destination: its last cursor write failed (retried on the next settle, and at close).
+        var cursorFailing: [Bool] = []
+        var cursorRecoverySaid = false
         var closed = false
         var writeFailure: String?
         var refuseWhenFull = false
@@ -107,6 +113,8 @@ final class Spool: Sendable {
     private let onProblem: @Sendable (String) -> Void
     /// Run on every group commit before the cursors are made durable (the dedupe key journal's fsync).
     private let commitHooks = Mutex<[@Sendable () -> Void]>([])
+    /// Bytes of the dedupe key files (``DedupeKeyJournal``), which count toward `maxBytes` with the segments.
+    private let keyFileBytes = Atomic<Int>(0)
 
     /// Opens (creating if needed), locks and recovers the spool at `configuration.path` for `destinations`.
     init(configuration: SpoolConfiguration, destinations: [String], onProblem: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -262,6 +270,7 @@ final class Spool: Sendable {
                             writtenFrontier: settled.map(\.frontier), persistedFrontier: settled.map(\.frontier),
                             cursorGeneration: destinations.map { inPlace[$0] ?? 1 }, manifest: manifest)
         initial.segments = segments
+        initial.cursorFailing = Array(repeating: false, count: destinations.count)
         initial.nextSequence = nextSequence
         initial.syncedSequence = nextSequence &- 1
         initial.totalBytes = segments.reduce(0) { $0 + $1.bytes }
@@ -291,6 +300,9 @@ final class Spool: Sendable {
             state.withLock { $0.manifest.destinations = destinations }
             try writeManifest()
         }
+        // Room for the manifest to be rewritten on a full disk (see SpoolDirectory.reserveSpare). Cursors need
+        // none: their ledgers are written in place, into blocks the file already has.
+        directory.reserveSpare(for: SpoolManifest.fileName)
         try state.withLock { s in try openNewSegment(&s) }
         let thread = Thread { [self] in runCommitter() }
         thread.name = "sluice.spool.commit"
@@ -328,13 +340,18 @@ final class Spool: Sendable {
     /// Appends one record and returns its sequence number; suspends while the spool is at `maxBytes` (that is
     /// the spool's backpressure). Does not wait for an fsync: see ``waitUntilDurable(_:)``.
     func append(_ payload: [UInt8], sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
+        try await append(payload[...], sourceOffset: sourceOffset, firstLine: firstLine)
+    }
+
+    /// ``append(_:sourceOffset:firstLine:)`` of a slice: the bytes as read, written without a copy.
+    func append(_ payload: ArraySlice<UInt8>, sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
         guard payload.count <= SpoolFormat.maxPayload else {
             throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
         }
         let header = SpoolFormat.recordHeader(payloadCount: payload.count, sourceOffset: sourceOffset, firstLine: firstLine,
                                               appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
         // The payload's CRC is the costly part (a pass over the bytes): computed here, outside the lock.
-        let payloadCRC = CRC32C.checksum(payload)
+        let payloadCRC = payload.withUnsafeBytes { CRC32C.checksum($0) }
         let size = header.count + payload.count
         while true {
             let result: Result<UInt64, SpoolError>? = await withCheckedContinuation { continuation in
@@ -344,7 +361,8 @@ final class Spool: Sendable {
                     // A record larger than the free space still goes in once everything is settled: otherwise a
                     // record bigger than maxBytes could never be written.
                     let everythingSettled = s.settled.allSatisfy { $0.frontier >= s.nextSequence &- 1 }
-                    guard s.totalBytes + size <= configuration.maxBytes || everythingSettled else {
+                    let used = s.totalBytes + keyFileBytes.load(ordering: .relaxed)
+                    guard used + size <= configuration.maxBytes || everythingSettled else {
                         if s.refuseWhenFull {
                             return .some(.failure(SpoolError("spool: \(configuration.path) is full (maxBytes \(configuration.maxBytes)) and the pipeline is stopping")))
                         }
@@ -383,7 +401,7 @@ final class Spool: Sendable {
 
     /// Writes a record at the end of the active segment (under the lock, so file order is sequence order): one
     /// `writev` of the header and the payload, no copy of the payload.
-    private func write(header template: [UInt8], payload: [UInt8], payloadCRC: UInt32, sourceOffset: UInt64,
+    private func write(header template: [UInt8], payload: ArraySlice<UInt8>, payloadCRC: UInt32, sourceOffset: UInt64,
                        into s: inout State) -> Result<UInt64, SpoolError> {
         if let active = s.segments.last, active.bytes >= segmentBytes {
             do { try openNewSegment(&s) } catch let error as SpoolError {
@@ -414,7 +432,7 @@ final class Spool: Sendable {
     }
 
     /// `writev` of two buffers, continuing after short writes.
-    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: [UInt8]) -> Bool {
+    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: ArraySlice<UInt8>) -> Bool {
         first.withUnsafeBytes { a in
             second.withUnsafeBytes { b in
                 var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: a.baseAddress), iov_len: a.count),
@@ -462,6 +480,15 @@ final class Spool: Sendable {
                                   name: name, firstAppendedAt: 0))
         s.totalBytes += header.count
         s.directoryChanged = true
+    }
+
+    /// The share of `maxBytes` the dedupe key files may take: a quarter, so segments always keep three.
+    var keyFileBudget: Int { configuration.maxBytes / 4 }
+
+    /// Records the dedupe key files' total size: it counts toward `maxBytes` (appends wait while segments and
+    /// key files together are full), and ``stats`` reports it within `bytes`.
+    func setKeyFileBytes(_ bytes: Int) {
+        keyFileBytes.store(bytes, ordering: .relaxed)
     }
 
     /// Runs `hook` on every group commit (every `syncIntervalMs`, and at close), before the cursor files are
@@ -551,8 +578,9 @@ final class Spool: Sendable {
                let holder = s.segments.last(where: { $0.firstSequence <= frontier + 1 && $0.firstAppendedAt > 0 }) {
                 age = max(0, Date().timeIntervalSince1970 - Double(holder.firstAppendedAt) / 1000)
             }
-            return Stats(bytes: s.totalBytes, segments: s.segments.count, oldestUnsettledAgeSeconds: age,
-                         corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures)
+            return Stats(bytes: s.totalBytes + keyFileBytes.load(ordering: .relaxed), segments: s.segments.count, oldestUnsettledAgeSeconds: age,
+                         corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures,
+                         cursorsBehind: s.cursorFailing.filter { $0 }.count)
         }
     }
 
@@ -682,6 +710,16 @@ final class Spool: Sendable {
         _ = writeCursor(index)
     }
 
+    /// Replaces destination `index`'s cursor file descriptor and returns the old one: tests use it to make a
+    /// ledger write fail (a read-only descriptor), which a real disk rarely does once the file exists.
+    func swapCursorDescriptor(destination index: Int, _ descriptor: Int32) -> Int32 {
+        cursorFiles.withLock { files in
+            let old = files[index]
+            files[index] = descriptor
+            return old
+        }
+    }
+
     /// Writes destination `index`'s ledger if it changed; returns whether it wrote one.
     @discardableResult
     private func writeCursor(_ index: Int) -> Bool {
@@ -697,24 +735,34 @@ final class Spool: Sendable {
             let line = SpoolCursorFile.line(destination: name, settled: settled, generation: generation)
             let written = line.withUnsafeBytes { pwrite(files[index], $0.baseAddress, $0.count, off_t(SpoolCursorFile.slotOffset(generation: generation))) }
             if written == line.count {
-                state.withLock { s in
+                let recovered = state.withLock { s -> Int? in
                     s.cursorGeneration[index] = generation
                     s.writtenFrontier[index] = max(s.writtenFrontier[index], settled.frontier)
                     // With `none` nothing is fsynced: written is as durable as it gets.
                     if configuration.sync == .none { s.persistedFrontier[index] = s.writtenFrontier[index] }
+                    guard s.cursorFailing[index] else { return nil }
+                    s.cursorFailing[index] = false
+                    defer { s.cursorRecoverySaid = true }
+                    return s.cursorRecoverySaid ? nil : s.cursorWriteFailures
+                }
+                if let failures = recovered {
+                    onProblem("spool: the cursor of \"\(name)\" is written again (after \(failures) failed cursor writes)")
                 }
                 return true
             }
-            // A short write leaves that slot torn: the other slot (the previous ledger) is still whole, and the
-            // next write goes into the torn one again (the generation did not advance).
+            // A failed or short write leaves at most that slot torn: the other slot (the previous ledger) is still
+            // whole, and the next write goes into the same slot again (the generation did not advance). Said once
+            // per run; counted every time; retried on the next settle (the flag below) and at close.
             let reason = written < 0 ? SpoolDirectory.describeErrno() : "short write"
             let first = state.withLock { s -> Bool in
                 s.cursorWriteFailures += 1
+                s.cursorFailing[index] = true
                 s.cursorChanged[index] = true  // try again next time
                 return s.cursorWriteFailures == 1
             }
             if first {
-                onProblem("spool: cannot write \(directory.file(SpoolCursorFile.name(for: name))): \(reason) (records may be sent again after a restart)")
+                onProblem("spool: cannot write \(directory.file(SpoolCursorFile.name(for: name))): \(reason) "
+                          + "(retried as the destination settles more; until one succeeds, a restart re-sends what it settled since)")
             }
             return false
         }
