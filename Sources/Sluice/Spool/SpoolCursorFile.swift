@@ -18,7 +18,8 @@ import Foundation
 /// A version-1 file (one JSON object, replaced by rename) is still read; the spool rewrites it as version 2.
 enum SpoolCursorFile {
     static let version = 2
-    /// Bytes per slot: room for ``SettledSequences/maxRanges`` ranges of 20-digit numbers.
+    /// Bytes per slot: room for ``SettledSequences/maxRanges`` ranges of 20-digit numbers and the name (which
+    /// the file name bounds: at most 255 bytes, so its JSON is at most about 1.5 KB).
     static let slotSize = 16 << 10
 
     /// The file name for a destination. Names are user-chosen, so anything outside `[A-Za-z0-9._-]` is
