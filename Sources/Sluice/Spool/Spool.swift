@@ -12,7 +12,7 @@ import Synchronization
 /// destination of what it has settled.
 ///
 /// In the style of Kafka's log and Vector's disk buffer: one writer appends records (``append(_:sourceOffset:firstLine:)``)
-/// and a committer thread fsyncs them in groups, rewrites changed cursors atomically and deletes segments every
+/// and a committer thread fsyncs them in groups, makes the cursors' ledgers durable and deletes segments every
 /// destination has settled. Opening recovers: the last segment is scanned and truncated at the first torn or
 /// corrupt record (counted, never fatal), cursors are read, and ``replay()`` streams the records some
 /// destination had not settled, each with the set of destinations still owed it.
@@ -72,7 +72,7 @@ final class Spool: Sendable {
         var settled: [SettledSequences]
         /// Changed since the cursor file was last written; changed since it was last written with fsync.
         var cursorChanged: [Bool]
-        /// The frontier in each cursor file as last written (rename done), and as last made durable (fsynced).
+        /// The frontier in each cursor file as last written (`pwrite` done), and as last made durable (fsynced).
         var writtenFrontier: [UInt64]
         var persistedFrontier: [UInt64]
         /// The generation of the newest ledger in each cursor file (the next goes into the other slot).
@@ -222,7 +222,7 @@ final class Spool: Sendable {
                     inPlace[ledger.destination] = ledger.generation
                 }
             } catch let error as SpoolError where !error.isUnknownVersion {
-                // Unreadable (emptied by a power cut before its rename reached the disk, or edited by hand):
+                // Unreadable (both ledgers torn by a power cut, emptied, or edited by hand):
                 // its destination gets everything the spool still holds, so nothing unsettled is lost.
                 if let owner = destinations.first(where: { SpoolCursorFile.name(for: $0) == name }) {
                     damaged.insert(owner)
@@ -632,10 +632,10 @@ final class Spool: Sendable {
         committerDone.signal()
     }
 
-    /// The cursor thread: as soon as a destination settles more, its cursor file is rewritten (write + rename,
-    /// no fsync). That survives a crash of the process at once, which is what bounds how much a SIGKILL makes a
-    /// restart re-send, and it never waits behind the group commit's fsyncs (which can take long on a busy
-    /// disk). Paced to at most one round per millisecond.
+    /// The cursor thread: as soon as a destination settles more, its ledger is written (in place, no fsync),
+    /// for settlements no sender commits itself (``commitCursor(destination:)``: events filtered or
+    /// dead-lettered before a batch, another destination's progress). It never waits behind the group commit's
+    /// fsyncs (which can take long on a busy disk). Paced to at most one round per millisecond.
     private func runCursorWriter() {
         while true {
             _ = cursorWake.wait(timeout: .now() + .milliseconds(100))
@@ -768,7 +768,7 @@ final class Spool: Sendable {
         }
     }
 
-    /// fsyncs the cursor files written since the last tick, then the directory (their renames): segments are
+    /// fsyncs the cursor files written since the last tick, then the directory: segments are
     /// deleted only past cursors that are on the disk (see ``deleteSettledSegments()``).
     private func makeCursorsDurable() {
         guard configuration.sync != .none else { return }
