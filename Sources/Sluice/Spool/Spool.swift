@@ -633,8 +633,8 @@ final class Spool: Sendable {
     }
 
     /// The cursor thread: as soon as a destination settles more, its ledger is written (in place, no fsync),
-    /// for settlements no sender commits itself (``commitCursor(destination:)``: events filtered or
-    /// dead-lettered before a batch, another destination's progress). It never waits behind the group commit's
+    /// for settlements no sender commits itself (``commitCursor(destination:)``): events filtered, dropped or
+    /// dead-lettered before they reach a batch. It never waits behind the group commit's
     /// fsyncs (which can take long on a busy disk). Paced to at most one round per millisecond.
     private func runCursorWriter() {
         while true {
