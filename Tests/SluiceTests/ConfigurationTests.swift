@@ -220,6 +220,32 @@ struct ConfigurationTests {
             try ConfigurationLoader.load(contentsOfFile: "/nonexistent/pipeline.json", environment: [:])
         }
         #expect(error?.description.contains("/nonexistent/pipeline.json") == true)
+        #expect(error?.description.contains("No such file or directory") == true)
+    }
+
+    @Test("a configuration is read from a pipe, as --config <(make-config) passes it")
+    func loadFromPipe() throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sluice-config-fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let body = Data(contractExample.utf8)
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: path) else { return }
+            handle.write(body)
+            try? handle.close()
+        }
+        writer.start()
+        let configuration = try ConfigurationLoader.load(contentsOfFile: path, environment: contractEnvironment)
+        #expect(configuration.destinations.count == 7)
+    }
+
+    @Test("a directory given as the configuration is an error that says so")
+    func directoryIsAnError() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(contentsOfFile: NSTemporaryDirectory(), environment: [:])
+        }
+        #expect(error?.description.contains("directory") == true)
     }
 
     // MARK: Unknown keys

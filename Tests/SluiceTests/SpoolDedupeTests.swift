@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 import Testing
 @testable import Sluice
 
@@ -171,5 +172,64 @@ struct DedupeKeyJournalTests {
         let reopened = try DedupeKeyJournal.open(directory: dir, capacity: 4096, windowMilliseconds: 0, isSettled: { _ in true }, onProblem: { _ in })
         #expect(reopened.restored == (20_000 - 4096..<20_000).map(Self.key))
         reopened.journal.close()
+    }
+
+    /// The bytes of the key files in `dir` now.
+    static func keyFileBytes(_ dir: SpoolDirectory) throws -> Int {
+        try dir.entries().filter { $0.hasPrefix("dedupe-") }.reduce(0) { total, name in
+            var info = stat()
+            return total + (stat(dir.file(name), &info) == 0 ? Int(info.st_size) : 0)
+        }
+    }
+
+    @Test("under a byte budget the key files stay within it (the newest keys kept), and their size is reported as it changes")
+    func filesStayWithinTheByteBudget() throws {
+        let dir = try Self.directory()
+        let reported = Mutex(0)
+        let budget = 64 << 10
+        let opened = try DedupeKeyJournal.open(directory: dir, capacity: 1 << 20, windowMilliseconds: 0, maxBytes: budget,
+                                               isSettled: { _ in true }, onProblem: { _ in },
+                                               onBytes: { bytes in reported.withLock { $0 = bytes } })
+        // 20,000 keys are 640 KB of entries: ten times the budget, far below the capacity.
+        for block in 0..<40 {
+            opened.journal.append((block * 500..<(block + 1) * 500).map(Self.key), record: 1)
+            let onDisk = try Self.keyFileBytes(dir)
+            #expect(onDisk <= budget, "after block \(block): \(onDisk) bytes")
+            #expect(reported.withLock { $0 } == onDisk)
+        }
+        opened.journal.close()
+        let reopened = try DedupeKeyJournal.open(directory: dir, capacity: 1 << 20, windowMilliseconds: 0, maxBytes: budget,
+                                                 isSettled: { _ in true }, onProblem: { _ in })
+        #expect(reopened.restored.count > 1000 && reopened.restored.count <= budget / DedupeKeyJournal.entrySize)
+        #expect(reopened.restored.last == Self.key(19_999) && reopened.restored == Array((0..<20_000).map(Self.key).suffix(reopened.restored.count)),
+                "the newest keys, in order")
+        reopened.journal.close()
+    }
+}
+
+@Suite("Spool: dedupe key files count toward maxBytes")
+struct SpoolKeyFileBytesTests {
+    @Test("an append waits while segments and key files together are at maxBytes, and goes in once everything is settled")
+    func keyFilesCountTowardMaxBytes() async throws {
+        let path = PipelineTestSupport.temporaryPath("keybytes")
+        let spool = try Spool(configuration: SpoolConfiguration(path: path, maxBytes: 1 << 20), destinations: ["a"])
+        defer { spool.close() }
+        #expect(spool.keyFileBudget == 256 << 10)
+        let record = [UInt8](repeating: 0x41, count: 100 << 10) + [0x0A]
+        _ = try await spool.append(record)
+        let segmentsOnly = spool.stats.bytes
+        // Without the key files the second record fits easily (200 KB of 1 MiB); with 850 KB of them it does not.
+        spool.setKeyFileBytes(850 << 10)
+        #expect(spool.stats.bytes == segmentsOnly + (850 << 10), "stats count the key files")
+        let appended = Mutex(false)
+        let second = Task {
+            _ = try await spool.append(record)
+            appended.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(appended.withLock { $0 } == false, "backpressure: the append waits for space")
+        spool.settle(destination: 0, 1...1)
+        _ = try await second.value
+        #expect(appended.withLock { $0 })
     }
 }

@@ -38,6 +38,33 @@ struct CRC32CTests {
         let split = CRC32C.checksum(Array(data[100...]), continuing: CRC32C.checksum(Array(data[..<100])))
         #expect(whole == split)
     }
+
+    @Test("the braided loop agrees with the bitwise definition on random lengths, alignments and split points")
+    func braidedAgreesOnRandomInput() {
+        var generator = SplitMix64(seed: 11)
+        let data = (0..<70_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        func bitwise(_ bytes: ArraySlice<UInt8>, from crc: UInt32 = 0) -> UInt32 {
+            var c = ~crc
+            for b in bytes {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+            }
+            return ~c
+        }
+        // Lengths around the braid block (40 bytes) and its two-block minimum, and long random ones.
+        var lengths = Array(70..<90) + [0, 1, 7, 8, 39, 40, 41, 79, 80, 81, 119, 120, 121, 4096, 65_537]
+        for _ in 0..<40 { lengths.append(Int(generator.next() % 20_000)) }
+        for length in lengths {
+            let start = Int(generator.next() % 64)
+            let slice = data[start..<(start + length)]
+            #expect(slice.withUnsafeBytes { CRC32C.checksum($0) } == bitwise(slice), "length \(length) at offset \(start)")
+            let cut = length == 0 ? start : start + Int(generator.next() % UInt64(length))
+            let chained = data[cut..<(start + length)].withUnsafeBytes {
+                CRC32C.checksum($0, continuing: data[start..<cut].withUnsafeBytes { CRC32C.checksum($0) })
+            }
+            #expect(chained == bitwise(slice), "length \(length) split at \(cut - start)")
+        }
+    }
 }
 
 @Suite("Settled sequences")
@@ -377,4 +404,57 @@ func waitUntil(_ condition: () -> Bool) async throws {
         try await Task.sleep(for: .milliseconds(10))
     }
     Issue.record("condition not met within 10 s")
+}
+
+@Suite("Line-aligned records")
+struct LineAlignedBlocksTests {
+    @Test("records are whole lines, at most maxLines each, numbered and with their end offset, whatever the block sizes")
+    func recordsFromRandomBlocks() {
+        var generator = SplitMix64(seed: 5)
+        let maxLineBytes = 200
+        var input: [UInt8] = []
+        var lines: [[UInt8]] = []
+        var lineEnds: [UInt64] = []  // the input offset after each line
+        for n in 0..<3000 {
+            let length = n % 997 == 0 ? 5000 : Int(generator.next() % 120)
+            let line = (0..<length).map { _ in UInt8(ascii: "a") + UInt8(generator.next() % 26) }
+            input += line + [0x0A]
+            lines.append(line)
+            lineEnds.append(UInt64(input.count))
+        }
+        input += Array("last line without a newline".utf8)
+        lines.append(Array("last line without a newline".utf8))
+        lineEnds.append(UInt64(input.count))
+
+        for maxLines in [1, 7, 512] {
+            var aligned = LineAlignedBlocks(maxLineBytes: maxLineBytes, maxLines: maxLines)
+            var pieces: [LineAlignedBlocks.Piece] = []
+            var offset = 0
+            while offset < input.count {
+                let size = min(input.count - offset, 1 + Int(generator.next() % 9000))
+                pieces += aligned.cut(Array(input[offset..<(offset + size)]))
+                offset += size
+            }
+            if let last = aligned.finish() { pieces.append(last) }
+            // Every line comes out whole, or (one too long, cut across blocks) as its first maxLineBytes + 1 bytes.
+            let joined = Array(pieces.map(\.bytes).joined())
+            let out = joined.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+            #expect(out.count == lines.count && joined.last == 0x0A)
+            for (line, original) in zip(out, lines) {
+                let cut = original.count > maxLineBytes && line.count == maxLineBytes + 1 && original.starts(with: line)
+                #expect(Array(line) == original || cut, "maxLines \(maxLines): a line of \(original.count) bytes came out as \(line.count)")
+            }
+            var nextLine: UInt64 = 1
+            for piece in pieces {
+                let lines = piece.bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                #expect(piece.bytes.last == 0x0A)
+                #expect(lines >= 1 && lines <= maxLines)
+                #expect(piece.firstLine == nextLine)
+                nextLine += UInt64(lines)
+                #expect(piece.endOffset == lineEnds[Int(nextLine) - 2], "record ending at line \(nextLine - 1)")
+            }
+            #expect(nextLine - 1 == UInt64(lineEnds.count))
+            #expect(aligned.consumed == UInt64(input.count))
+        }
+    }
 }

@@ -30,9 +30,9 @@ final class StatsigSpecsLoader: Sendable {
     static func load(file path: String) throws(PipelineError) -> StatsigSpecs {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try WholeFileReader.contents(of: path, limit: 512 << 20)
         } catch {
-            throw PipelineError("statsigSpecs.file: cannot read \(path): \(error.localizedDescription)")
+            throw PipelineError("statsigSpecs.file: cannot read \(path): \(error)")
         }
         do {
             return try StatsigSpecs.parse(data)

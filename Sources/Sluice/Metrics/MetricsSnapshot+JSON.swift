@@ -30,6 +30,8 @@ extension MetricsSnapshot {
             w.appendRaw(",\"segments\":"); w.appendInt(Int64(spool.segments))
             w.appendRaw(",\"oldestUnsettledAgeSeconds\":"); w.appendDouble(Self.rounded(spool.oldestUnsettledAgeSeconds))
             w.appendRaw(",\"corruptRecords\":"); w.appendInt(Int64(spool.corruptRecords))
+            w.appendRaw(",\"cursorWriteFailures\":"); w.appendInt(Int64(spool.cursorWriteFailures))
+            w.appendRaw(",\"cursorsBehind\":"); w.appendInt(Int64(spool.cursorsBehind))
             w.appendByte(UInt8(ascii: "}"))
         }
         if let latency {

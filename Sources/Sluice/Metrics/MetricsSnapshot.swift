@@ -93,19 +93,27 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
     /// The disk spool's size and backlog (with `--spool`).
     public struct SpoolMetrics: Sendable, Equatable {
-        /// Bytes the segment files hold, and how many there are.
+        /// Bytes the spool holds (segment files and dedupe key files: what counts toward `maxBytes`), and how
+        /// many segment files there are.
         public var bytes: Int, segments: Int
         /// Seconds since the oldest record some destination has not settled was written (0 when none).
         public var oldestUnsettledAgeSeconds: Double
         /// Torn or corrupt records found so far.
         public var corruptRecords: Int
+        /// Cursor writes that failed so far (retried as destinations settle more).
+        public var cursorWriteFailures: Int
+        /// Destinations whose last cursor write failed (their cursor on disk is behind what they settled).
+        public var cursorsBehind: Int
 
         /// Creates a value.
-        public init(bytes: Int = 0, segments: Int = 0, oldestUnsettledAgeSeconds: Double = 0, corruptRecords: Int = 0) {
+        public init(bytes: Int = 0, segments: Int = 0, oldestUnsettledAgeSeconds: Double = 0, corruptRecords: Int = 0,
+                    cursorWriteFailures: Int = 0, cursorsBehind: Int = 0) {
             self.bytes = bytes
             self.segments = segments
             self.oldestUnsettledAgeSeconds = oldestUnsettledAgeSeconds
             self.corruptRecords = corruptRecords
+            self.cursorWriteFailures = cursorWriteFailures
+            self.cursorsBehind = cursorsBehind
         }
     }
 

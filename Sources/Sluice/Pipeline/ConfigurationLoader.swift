@@ -31,10 +31,10 @@ public enum ConfigurationLoader {
     ) -> Result<PipelineConfiguration, ConfigurationProblems> {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = try WholeFileReader.contents(of: path)
         } catch {
             return .failure(ConfigurationProblems([ConfigurationError(
-                keyPath: "", message: "cannot read configuration file \(path): \(error.localizedDescription)")]))
+                keyPath: "", message: "cannot read configuration file \(path): \(error)")]))
         }
         return check(data, environment: environment, defaultOutputFormat: defaultOutputFormat)
     }

@@ -52,7 +52,8 @@ extension Pipeline {
             let stats = spool.stats
             snapshot.spool = MetricsSnapshot.SpoolMetrics(bytes: stats.bytes, segments: stats.segments,
                                                           oldestUnsettledAgeSeconds: stats.oldestUnsettledAgeSeconds,
-                                                          corruptRecords: stats.corruptRecords)
+                                                          corruptRecords: stats.corruptRecords,
+                                                          cursorWriteFailures: stats.cursorWriteFailures, cursorsBehind: stats.cursorsBehind)
         }
         snapshot.redisSource = redisSourceStatistics
         snapshot.sharedDedupe = sharedDedupeStatistics

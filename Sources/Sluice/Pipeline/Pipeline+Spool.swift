@@ -46,6 +46,7 @@ extension Pipeline {
             corruptRecords: stats.corruptRecords, replayedRecords: spooled.replayedRecordCount,
             recordsLeft: spooled.spool.unsettledRecordCount, bytes: stats.bytes, segments: stats.segments,
             writeFailures: spooled.writeFailureCount, cursorWriteFailures: stats.cursorWriteFailures)
+        summary.spool?.cursorsNotWritten = stats.cursorsBehind
         summary.spool?.restoredDedupeKeys = spooledDedupeKeys?.restoredCount ?? 0
         summary.spool?.dedupeKeyWriteFailures = spooledDedupeKeys?.writeFailures ?? 0
     }

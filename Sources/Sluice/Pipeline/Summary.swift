@@ -44,12 +44,16 @@ public struct Summary: Sendable, Equatable {
         public var replayedRecords = 0
         /// Records some destination has not settled at the end of the run: the next run replays them.
         public var recordsLeft = 0
-        /// Bytes and segment files the spool holds at the end of the run.
+        /// Bytes the spool holds at the end of the run (segments and dedupe key files: what counts toward
+        /// `maxBytes`), and its segment files.
         public var bytes = 0, segments = 0
         /// Appends that failed (a full disk, an I/O error); input stopped at the first.
         public var writeFailures = 0
-        /// Cursor files that could not be rewritten (their records may be sent again after a restart).
+        /// Cursor writes that failed (a full disk, an I/O error); each is retried as the destination settles more.
         public var cursorWriteFailures = 0
+        /// Destinations whose cursor could still not be written at the end of the run: the next run re-sends what
+        /// they settled after their last written cursor. Nonzero makes the exit status 3.
+        public var cursorsNotWritten = 0
         /// Dedupe keys of earlier runs restored at start (settled events still within the dedupe window).
         public var restoredDedupeKeys = 0
         /// Dedupe key journal writes that failed: those keys did not survive the run.
@@ -131,7 +135,7 @@ public struct Summary: Sendable, Equatable {
     public var couldNotRecordEverything: Bool {
         // A spool that could not take input or write a cursor is Sluice failing to write, too.
         deadLetterWriteFailures > 0 || destinations.values.contains { $0.writeFailures > 0 }
-            || (spool.map { $0.writeFailures > 0 || $0.cursorWriteFailures > 0 || $0.dedupeKeyWriteFailures > 0 } ?? false)
+            || (spool.map { $0.writeFailures > 0 || $0.cursorsNotWritten > 0 || $0.dedupeKeyWriteFailures > 0 } ?? false)
     }
 
     /// The summary as one JSON object (keys in a stable order).
@@ -189,6 +193,7 @@ public struct Summary: Sendable, Equatable {
             w.appendRaw(",\"segments\":"); w.appendInt(Int64(spool.segments))
             w.appendRaw(",\"writeFailures\":"); w.appendInt(Int64(spool.writeFailures))
             w.appendRaw(",\"cursorWriteFailures\":"); w.appendInt(Int64(spool.cursorWriteFailures))
+            w.appendRaw(",\"cursorsNotWritten\":"); w.appendInt(Int64(spool.cursorsNotWritten))
             w.appendRaw(",\"restoredDedupeKeys\":"); w.appendInt(Int64(spool.restoredDedupeKeys))
             w.appendRaw(",\"dedupeKeyWriteFailures\":"); w.appendInt(Int64(spool.dedupeKeyWriteFailures))
             w.appendByte(UInt8(ascii: "}"))
@@ -226,9 +231,11 @@ public struct Summary: Sendable, Equatable {
         }
         if let spool {
             lines.append("  spool: \(spool.replayedRecords) records replayed, \(spool.recordsLeft) left for the next run, "
-                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes in \(spool.segments) segments, "
+                         + "\(spool.corruptRecords) corrupt, \(spool.bytes) bytes (\(spool.segments) segments and the dedupe keys), "
                          + "\(spool.restoredDedupeKeys) dedupe keys restored"
                          + (spool.writeFailures > 0 ? ", WRITE FAILED" : "")
+                         + (spool.cursorWriteFailures > 0 ? ", \(spool.cursorWriteFailures) cursor writes failed" : "")
+                         + (spool.cursorsNotWritten > 0 ? " (\(spool.cursorsNotWritten) CURSORS NOT WRITTEN)" : "")
                          + (spool.dedupeKeyWriteFailures > 0 ? ", DEDUPE KEY WRITE FAILED" : ""))
         }
         if incompleteLines > 0 {

@@ -22,7 +22,10 @@ import Synchronization
 /// events must pass dedupe again to reach the destinations that are owed them; replaying re-journals their keys.
 ///
 /// Bounded on disk: a file holds at most `keysPerFile` keys; the oldest file is deleted once the newer files
-/// hold `capacity` keys, or once its newest key has left the event-time window (the table forgot them anyway).
+/// hold `capacity` keys, or once its newest key has left the event-time window (the table forgot them anyway),
+/// or once the files together exceed `maxBytes` (a quarter of the spool's `maxBytes`: the key files count
+/// toward it, see ``Spool/setKeyFileBytes(_:)``). A small spool therefore keeps fewer keys across a restart:
+/// the newest `maxBytes / 32` at most.
 /// Writes go to the page cache per chunk (they survive a SIGKILL at once); ``sync()`` fsyncs them on the spool's
 /// group commit, so with `sync: always` or `interval` a power loss costs at most one commit interval of keys.
 final class DedupeKeyJournal: Sendable {
@@ -37,6 +40,7 @@ final class DedupeKeyJournal: Sendable {
     private struct File {
         var index: UInt64
         var keys: Int
+        var bytes: Int
         var newestEventTime: Int64
         var name: String { DedupeKeyJournal.fileName(index: index) }
     }
@@ -52,14 +56,19 @@ final class DedupeKeyJournal: Sendable {
         var directoryChanged = false
         var writeFailures = 0
         var closed = false
+        /// Bytes of all the files (reported through `onBytes` as it changes).
+        var totalBytes = 0
     }
 
     let directory: SpoolDirectory
     let capacity: Int
     let windowMilliseconds: Int64
+    /// The most bytes the files may hold together.
+    let maxBytes: Int
     let keysPerFile: Int
     private let state: Mutex<State>
     private let onProblem: @Sendable (String) -> Void
+    private let onBytes: @Sendable (Int) -> Void
 
     /// What opening found: the keys to restore, and notes about damaged files.
     struct Opened {
@@ -71,8 +80,10 @@ final class DedupeKeyJournal: Sendable {
     /// Opens the journal in `directory` and reads what earlier runs wrote: keys whose record `isSettled` says
     /// every destination settled, within `windowMilliseconds` of the newest key and the last `capacity` of them.
     /// New keys go to a new file. Throws only for a file of an unknown format version or an unusable directory.
-    static func open(directory: SpoolDirectory, capacity: Int, windowMilliseconds: Int64,
-                     isSettled: (UInt64) -> Bool, onProblem: @escaping @Sendable (String) -> Void) throws -> Opened {
+    /// `maxBytes` bounds the files' total size; `onBytes` is told that total whenever it changes.
+    static func open(directory: SpoolDirectory, capacity: Int, windowMilliseconds: Int64, maxBytes: Int = .max,
+                     isSettled: (UInt64) -> Bool, onProblem: @escaping @Sendable (String) -> Void,
+                     onBytes: @escaping @Sendable (Int) -> Void = { _ in }) throws -> Opened {
         var notes: [String] = []
         var files: [File] = []
         var candidates: [RememberedKey] = []
@@ -91,7 +102,7 @@ final class DedupeKeyJournal: Sendable {
                 directory.remove(name)
                 continue
             }
-            var file = File(index: index, keys: 0, newestEventTime: Int64.min)
+            var file = File(index: index, keys: 0, bytes: max(read.goodBytes, fileHeaderSize), newestEventTime: Int64.min)
             for entry in read.entries {
                 file.keys += 1
                 file.newestEventTime = max(file.newestEventTime, entry.eventTime)
@@ -109,22 +120,27 @@ final class DedupeKeyJournal: Sendable {
         if candidates.count > capacity { candidates.removeFirst(candidates.count - capacity) }
 
         let journal = DedupeKeyJournal(directory: directory, capacity: capacity, windowMilliseconds: windowMilliseconds,
-                                       files: files, watermark: newest, onProblem: onProblem)
+                                       maxBytes: maxBytes, files: files, watermark: newest, onProblem: onProblem, onBytes: onBytes)
         try journal.state.withLock { s in try journal.openNewFile(&s) }
         journal.state.withLock { s in journal.deleteForgottenFiles(&s) }
+        onBytes(journal.state.withLock { $0.totalBytes })
         return Opened(journal: journal, restored: candidates, notes: notes)
     }
 
-    private init(directory: SpoolDirectory, capacity: Int, windowMilliseconds: Int64, files: [File], watermark: Int64,
-                 onProblem: @escaping @Sendable (String) -> Void) {
+    private init(directory: SpoolDirectory, capacity: Int, windowMilliseconds: Int64, maxBytes: Int, files: [File],
+                 watermark: Int64, onProblem: @escaping @Sendable (String) -> Void, onBytes: @escaping @Sendable (Int) -> Void) {
         self.directory = directory
         self.capacity = max(1, capacity)
         self.windowMilliseconds = windowMilliseconds
+        self.maxBytes = max(1, maxBytes)
         // Four files' worth of capacity: deleting the oldest frees a quarter, and a small table still gets
-        // files large enough that rotation is rare.
-        keysPerFile = max(4096, self.capacity / 4)
+        // files large enough that rotation is rare. Under a byte budget, a file is at most a fifth of it, so
+        // deleting old files can always bring the total back within it.
+        keysPerFile = max(256, min(max(4096, self.capacity / 4), self.maxBytes / 5 / Self.entrySize))
         self.onProblem = onProblem
+        self.onBytes = onBytes
         var initial = State()
+        initial.totalBytes = files.reduce(0) { $0 + $1.bytes }
         initial.files = files
         initial.watermark = watermark
         state = Mutex(initial)
@@ -136,21 +152,23 @@ final class DedupeKeyJournal: Sendable {
     /// Appends the new keys of one chunk, all from spool record `record` (0: unknown, never restored).
     func append(_ keys: [RememberedKey], record: UInt64) {
         guard !keys.isEmpty else { return }
-        var block = [UInt8]()
-        block.reserveCapacity(Self.blockHeaderSize + keys.count * Self.entrySize)
-        SpoolFormat.appendLittleEndian(UInt32(keys.count), to: &block)
-        SpoolFormat.appendLittleEndian(UInt32(0), to: &block)
+        // The block is filled in place (fixed-size fields at known offsets), not appended field by field.
         var newest = Int64.min
-        for remembered in keys {
-            SpoolFormat.appendLittleEndian(remembered.key.high, to: &block)
-            SpoolFormat.appendLittleEndian(remembered.key.low, to: &block)
-            SpoolFormat.appendLittleEndian(remembered.eventTimeMilliseconds, to: &block)
-            SpoolFormat.appendLittleEndian(record, to: &block)
-            newest = max(newest, remembered.eventTimeMilliseconds)
-        }
-        let crc = block.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[Self.blockHeaderSize...])) }
-        withUnsafeBytes(of: crc.littleEndian) { crcBytes in
-            for offset in 0..<4 { block[4 + offset] = crcBytes[offset] }
+        let block = [UInt8](unsafeUninitializedCapacity: Self.blockHeaderSize + keys.count * Self.entrySize) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var offset = Self.blockHeaderSize
+            for remembered in keys {
+                raw.storeBytes(of: remembered.key.high.littleEndian, toByteOffset: offset, as: UInt64.self)
+                raw.storeBytes(of: remembered.key.low.littleEndian, toByteOffset: offset + 8, as: UInt64.self)
+                raw.storeBytes(of: remembered.eventTimeMilliseconds.littleEndian, toByteOffset: offset + 16, as: Int64.self)
+                raw.storeBytes(of: record.littleEndian, toByteOffset: offset + 24, as: UInt64.self)
+                newest = max(newest, remembered.eventTimeMilliseconds)
+                offset += Self.entrySize
+            }
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[Self.blockHeaderSize..<offset]))
+            raw.storeBytes(of: UInt32(keys.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+            count = offset
         }
         let failure = state.withLock { s -> String? in
             guard !s.closed else { return nil }
@@ -167,11 +185,14 @@ final class DedupeKeyJournal: Sendable {
                 return s.writeFailures == 1 ? "spool: cannot write \(directory.file(s.files[s.files.count - 1].name)): \(reason)" : nil
             }
             s.activeBytes += block.count
+            s.totalBytes += block.count
             s.activeDirty = true
             s.files[s.files.count - 1].keys += keys.count
+            s.files[s.files.count - 1].bytes += block.count
             s.files[s.files.count - 1].newestEventTime = max(s.files[s.files.count - 1].newestEventTime, newest)
             s.watermark = max(s.watermark, newest)
             deleteForgottenFiles(&s)
+            onBytes(s.totalBytes)
             return nil
         }
         if let failure {
@@ -234,13 +255,16 @@ final class DedupeKeyJournal: Sendable {
         }
         s.descriptor = fd
         s.activeBytes = header.count
+        s.totalBytes += header.count
         s.activeDirty = true
         s.directoryChanged = true
-        s.files.append(File(index: index, keys: 0, newestEventTime: Int64.min))
+        s.files.append(File(index: index, keys: 0, bytes: header.count, newestEventTime: Int64.min))
+        onBytes(s.totalBytes)
     }
 
-    /// Deletes the oldest files whose keys the table has forgotten: the newer files already hold `capacity`
-    /// keys, or every key in it is older than the window. The active file is never deleted.
+    /// Deletes the oldest files whose keys the table has forgotten (the newer files already hold `capacity`
+    /// keys, or every key in it is older than the window), and old files while the total is over `maxBytes`.
+    /// The active file is never deleted. Tells `onBytes` the new total.
     private func deleteForgottenFiles(_ s: inout State) {
         var newerKeys = s.files.dropFirst().reduce(0) { $0 + $1.keys }
         let cutoff: Int64? = windowMilliseconds > 0 && s.watermark != Int64.min
@@ -248,8 +272,9 @@ final class DedupeKeyJournal: Sendable {
         while s.files.count > 1 {
             let oldest = s.files[0]
             let outOfWindow = cutoff.map { oldest.newestEventTime < $0 } ?? false
-            guard newerKeys >= capacity || outOfWindow else { break }
+            guard newerKeys >= capacity || outOfWindow || s.totalBytes > maxBytes else { break }
             directory.remove(oldest.name)
+            s.totalBytes -= oldest.bytes
             s.files.removeFirst()
             newerKeys -= s.files[0].keys
             s.directoryChanged = true

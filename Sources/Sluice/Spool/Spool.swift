@@ -35,12 +35,15 @@ final class Spool: Sendable {
 
     /// Figures for the progress line and metrics.
     struct Stats: Sendable, Equatable {
+        /// Bytes on disk counted toward `maxBytes`: segments and dedupe key files.
         var bytes: Int
         var segments: Int
         /// Seconds since the oldest record some destination has not settled was written (0 when none).
         var oldestUnsettledAgeSeconds: Double
         var corruptRecords: Int
         var cursorWriteFailures: Int
+        /// Destinations whose last cursor write failed: their cursor file on disk is behind what they settled.
+        var cursorsBehind: Int
     }
 
     struct Segment: Sendable {
@@ -77,6 +80,9 @@ final class Spool: Sendable {
         var manifest: SpoolManifest
         var corruptRecords = 0
         var cursorWriteFailures = 0
+        /// Per destination: its last cursor write failed (retried on the next settle, and at close).
+        var cursorFailing: [Bool] = []
+        var cursorRecoverySaid = false
         var closed = false
         var writeFailure: String?
         var refuseWhenFull = false
@@ -102,6 +108,8 @@ final class Spool: Sendable {
     private let onProblem: @Sendable (String) -> Void
     /// Run on every group commit before the cursors are made durable (the dedupe key journal's fsync).
     private let commitHooks = Mutex<[@Sendable () -> Void]>([])
+    /// Bytes of the dedupe key files (``DedupeKeyJournal``), which count toward `maxBytes` with the segments.
+    private let keyFileBytes = Atomic<Int>(0)
 
     /// Opens (creating if needed), locks and recovers the spool at `configuration.path` for `destinations`.
     init(configuration: SpoolConfiguration, destinations: [String], onProblem: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -251,6 +259,7 @@ final class Spool: Sendable {
         var initial = State(settled: settled, cursorChanged: Array(repeating: false, count: destinations.count),
                             writtenFrontier: settled.map(\.frontier), persistedFrontier: settled.map(\.frontier), manifest: manifest)
         initial.segments = segments
+        initial.cursorFailing = Array(repeating: false, count: destinations.count)
         initial.nextSequence = nextSequence
         initial.syncedSequence = nextSequence &- 1
         initial.totalBytes = segments.reduce(0) { $0 + $1.bytes }
@@ -269,6 +278,9 @@ final class Spool: Sendable {
             state.withLock { $0.manifest.destinations = destinations }
             try writeManifest()
         }
+        // Room for the cursors and the manifest to be rewritten on a full disk (see SpoolDirectory.reserveSpare).
+        for destination in destinations { directory.reserveSpare(for: SpoolCursorFile.name(for: destination)) }
+        directory.reserveSpare(for: SpoolManifest.fileName)
         try state.withLock { s in try openNewSegment(&s) }
         let thread = Thread { [self] in runCommitter() }
         thread.name = "sluice.spool.commit"
@@ -305,13 +317,18 @@ final class Spool: Sendable {
     /// Appends one record and returns its sequence number; suspends while the spool is at `maxBytes` (that is
     /// the spool's backpressure). Does not wait for an fsync: see ``waitUntilDurable(_:)``.
     func append(_ payload: [UInt8], sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
+        try await append(payload[...], sourceOffset: sourceOffset, firstLine: firstLine)
+    }
+
+    /// ``append(_:sourceOffset:firstLine:)`` of a slice: the bytes as read, written without a copy.
+    func append(_ payload: ArraySlice<UInt8>, sourceOffset: UInt64 = 0, firstLine: UInt64 = 1) async throws -> UInt64 {
         guard payload.count <= SpoolFormat.maxPayload else {
             throw SpoolError("spool: a record of \(payload.count) bytes is larger than the \(SpoolFormat.maxPayload)-byte limit")
         }
         let header = SpoolFormat.recordHeader(payloadCount: payload.count, sourceOffset: sourceOffset, firstLine: firstLine,
                                               appendedAt: UInt64(max(0, Date().timeIntervalSince1970 * 1000)))
         // The payload's CRC is the costly part (a pass over the bytes): computed here, outside the lock.
-        let payloadCRC = CRC32C.checksum(payload)
+        let payloadCRC = payload.withUnsafeBytes { CRC32C.checksum($0) }
         let size = header.count + payload.count
         while true {
             let result: Result<UInt64, SpoolError>? = await withCheckedContinuation { continuation in
@@ -321,7 +338,8 @@ final class Spool: Sendable {
                     // A record larger than the free space still goes in once everything is settled: otherwise a
                     // record bigger than maxBytes could never be written.
                     let everythingSettled = s.settled.allSatisfy { $0.frontier >= s.nextSequence &- 1 }
-                    guard s.totalBytes + size <= configuration.maxBytes || everythingSettled else {
+                    let used = s.totalBytes + keyFileBytes.load(ordering: .relaxed)
+                    guard used + size <= configuration.maxBytes || everythingSettled else {
                         if s.refuseWhenFull {
                             return .some(.failure(SpoolError("spool: \(configuration.path) is full (maxBytes \(configuration.maxBytes)) and the pipeline is stopping")))
                         }
@@ -360,7 +378,7 @@ final class Spool: Sendable {
 
     /// Writes a record at the end of the active segment (under the lock, so file order is sequence order): one
     /// `writev` of the header and the payload, no copy of the payload.
-    private func write(header template: [UInt8], payload: [UInt8], payloadCRC: UInt32, sourceOffset: UInt64,
+    private func write(header template: [UInt8], payload: ArraySlice<UInt8>, payloadCRC: UInt32, sourceOffset: UInt64,
                        into s: inout State) -> Result<UInt64, SpoolError> {
         if let active = s.segments.last, active.bytes >= segmentBytes {
             do { try openNewSegment(&s) } catch let error as SpoolError {
@@ -391,7 +409,7 @@ final class Spool: Sendable {
     }
 
     /// `writev` of two buffers, continuing after short writes.
-    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: [UInt8]) -> Bool {
+    private static func writeAll(_ fd: Int32, _ first: [UInt8], _ second: ArraySlice<UInt8>) -> Bool {
         first.withUnsafeBytes { a in
             second.withUnsafeBytes { b in
                 var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: a.baseAddress), iov_len: a.count),
@@ -439,6 +457,15 @@ final class Spool: Sendable {
                                   name: name, firstAppendedAt: 0))
         s.totalBytes += header.count
         s.directoryChanged = true
+    }
+
+    /// The share of `maxBytes` the dedupe key files may take: a quarter, so segments always keep three.
+    var keyFileBudget: Int { configuration.maxBytes / 4 }
+
+    /// Records the dedupe key files' total size: it counts toward `maxBytes` (appends wait while segments and
+    /// key files together are full), and ``stats`` reports it within `bytes`.
+    func setKeyFileBytes(_ bytes: Int) {
+        keyFileBytes.store(bytes, ordering: .relaxed)
     }
 
     /// Runs `hook` on every group commit (every `syncIntervalMs`, and at close), before the cursor files are
@@ -527,8 +554,9 @@ final class Spool: Sendable {
                let holder = s.segments.last(where: { $0.firstSequence <= frontier + 1 && $0.firstAppendedAt > 0 }) {
                 age = max(0, Date().timeIntervalSince1970 - Double(holder.firstAppendedAt) / 1000)
             }
-            return Stats(bytes: s.totalBytes, segments: s.segments.count, oldestUnsettledAgeSeconds: age,
-                         corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures)
+            return Stats(bytes: s.totalBytes + keyFileBytes.load(ordering: .relaxed), segments: s.segments.count, oldestUnsettledAgeSeconds: age,
+                         corruptRecords: s.corruptRecords, cursorWriteFailures: s.cursorWriteFailures,
+                         cursorsBehind: s.cursorFailing.filter { $0 }.count)
         }
     }
 
@@ -653,18 +681,27 @@ final class Spool: Sendable {
             do {
                 try directory.writeAtomically(SpoolCursorFile.name(for: name), SpoolCursorFile.encode(destination: name, settled: settled),
                                               durable: false)
-                state.withLock { s in
+                let recovered = state.withLock { s -> Int? in
                     s.writtenFrontier[index] = max(s.writtenFrontier[index], settled.frontier)
                     // With `none` nothing is fsynced: written is as durable as it gets.
                     if configuration.sync == .none { s.persistedFrontier[index] = s.writtenFrontier[index] }
+                    guard s.cursorFailing[index] else { return nil }
+                    s.cursorFailing[index] = false
+                    defer { s.cursorRecoverySaid = true }
+                    return s.cursorRecoverySaid ? nil : s.cursorWriteFailures
+                }
+                if let failures = recovered {
+                    onProblem("spool: the cursor of \"\(name)\" is written again (after \(failures) failed cursor writes)")
                 }
             } catch {
+                // Said once per run; counted every time; retried on the next settle (the flag below) and at close.
                 let first = state.withLock { s -> Bool in
                     s.cursorWriteFailures += 1
+                    s.cursorFailing[index] = true
                     s.cursorChanged[index] = true  // try again next time
                     return s.cursorWriteFailures == 1
                 }
-                if first { onProblem("\(error) (records may be sent again after a restart)") }
+                if first { onProblem("\(error) (retried as the destination settles more; until one succeeds, a restart re-sends what it settled since)") }
             }
         }
         return !changed.isEmpty

@@ -94,21 +94,29 @@ final class SpoolDirectory: Sendable {
     ///
     /// With `durable: false` the fsyncs are skipped: the replacement is still atomic for a crash of the process
     /// (rename is), but a power loss may keep the old content.
+    ///
+    /// On a full disk (no space for the temporary file) the replacement goes through `name.spare` instead, a
+    /// file reserved beforehand (``reserveSpare(for:)``): see ``writeThroughSpare(_:_:)``.
     func writeAtomically(_ name: String, _ bytes: [UInt8], durable: Bool = true) throws {
         let durable = durable && self.durable
         let temporary = file(name + ".tmp")
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SpoolError("spool: cannot write \(temporary): \(Self.describeErrno())") }
-        var failure: String?
+        guard fd >= 0 else {
+            let reason = errno
+            if Self.isOutOfSpace(reason), writeThroughSpare(name, bytes) { return }
+            throw SpoolError("spool: cannot write \(temporary): \(String(cString: strerror(reason)))")
+        }
+        var failure: Int32?
         if !Self.writeAll(fd, bytes) {
-            failure = Self.describeErrno()
+            failure = errno
         } else if durable && fsync(fd) != 0 {
-            failure = Self.describeErrno()
+            failure = errno
         }
         close(fd)
         if let failure {
             unlink(temporary)
-            throw SpoolError("spool: cannot write \(temporary): \(failure)")
+            if Self.isOutOfSpace(failure), writeThroughSpare(name, bytes) { return }
+            throw SpoolError("spool: cannot write \(temporary): \(String(cString: strerror(failure)))")
         }
         guard rename(temporary, file(name)) == 0 else {
             let reason = Self.describeErrno()
@@ -117,6 +125,73 @@ final class SpoolDirectory: Sendable {
         }
         if durable { syncDirectory() }
     }
+
+    /// The suffix of the reserved spare of a small file (never read as a cursor or manifest).
+    static let spareSuffix = ".spare"
+    /// A spare holds one file-system block: what a cursor or the manifest needs (they are a few hundred bytes).
+    static let spareBytes = 4096
+
+    /// Reserves `name.spare` (4 KiB) unless it exists: the room ``writeAtomically(_:_:durable:)`` falls back to
+    /// when the disk is full. Without it, a full disk would stop cursor writes, so no segment could be deleted
+    /// (that needs a cursor past it on the disk), so the disk would stay full: a spool wedged until restart.
+    func reserveSpare(for name: String) {
+        let path = file(name + Self.spareSuffix)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }  // it exists (or cannot be made now: the fallback then has none)
+        let reserved = Self.writeAll(fd, [UInt8](repeating: 0x20, count: Self.spareBytes))
+        close(fd)
+        if !reserved { unlink(path) }
+    }
+
+    /// Replaces `name` with `bytes` by overwriting its reserved spare in place (its blocks are already
+    /// allocated, so this needs no free space), fsyncing it, and swapping it with `name` in one atomic
+    /// `renameat2(RENAME_EXCHANGE)`: the old file becomes the next spare, its block kept. Where the exchange is
+    /// not available the spare is renamed over `name` (atomic too; the spare is then used up until
+    /// ``reserveSpare(for:)`` runs again). Returns false when there is no usable spare.
+    func writeThroughSpare(_ name: String, _ bytes: [UInt8]) -> Bool {
+        let spare = file(name + Self.spareSuffix)
+        let fd = open(spare, O_WRONLY | O_CLOEXEC)  // no O_CREAT: a new file needs the space the disk lacks
+        guard fd >= 0 else { return false }
+        let written = bytes.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(offset))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        // The content is fsynced before it takes the name: an in-place overwrite is not ordered before the
+        // exchange on the disk, and a power loss must not leave a cursor mixing old and new bytes.
+        let complete = written && ftruncate(fd, off_t(bytes.count)) == 0 && (!durable || fsync(fd) == 0)
+        close(fd)
+        guard complete else {
+            // The spare may hold part of `bytes` now; it is still only the spare (nothing reads it), and the next
+            // fallback overwrites it again.
+            return false
+        }
+        if let exchange = Self.renameExchange,
+           exchange(directoryDescriptor, name + Self.spareSuffix, directoryDescriptor, name, Self.renameExchangeFlag) == 0 {
+            if durable { syncDirectory() }
+            return true
+        }
+        guard rename(spare, file(name)) == 0 else { return false }
+        if durable { syncDirectory() }
+        return true
+    }
+
+    /// ENOSPC, EDQUOT or EFBIG: a write that the reserved spare can stand in for.
+    static func isOutOfSpace(_ code: Int32) -> Bool { code == ENOSPC || code == EDQUOT || code == EFBIG }
+
+    /// `renameat2(2)`, looked up at run time (the Glibc module does not declare it); nil where libc lacks it.
+    private static var renameExchange: RenameAt2? {
+        guard let symbol = dlsym(nil, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: RenameAt2.self)
+    }
+    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32
+    /// `RENAME_EXCHANGE` from `<linux/fs.h>`.
+    private static let renameExchangeFlag: UInt32 = 1 << 1
 
     /// The whole content of a small file, or nil when it does not exist.
     func read(_ name: String, limit: Int = 1 << 20) throws -> [UInt8]? {

@@ -22,9 +22,9 @@ final class SpooledDedupeKeys: DedupeKeyStore {
         do {
             opened = try DedupeKeyJournal.open(
                 directory: source.spool.directory, capacity: max(1, configuration.capacity),
-                windowMilliseconds: Int64(configuration.windowSeconds) * 1000,
+                windowMilliseconds: Int64(configuration.windowSeconds) * 1000, maxBytes: source.spool.keyFileBudget,
                 isSettled: { record in settled.allSatisfy { $0.contains(record) } },
-                onProblem: { onNotice?($0) })
+                onProblem: { onNotice?($0) }, onBytes: { [spool = source.spool] in spool.setKeyFileBytes($0) })
         } catch let error as SpoolError {
             throw PipelineError(error.message)
         }

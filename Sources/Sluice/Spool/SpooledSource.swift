@@ -50,7 +50,7 @@ final class SpooledSource: Sendable {
     var replayedRecordCount: Int { replayedRecords.load(ordering: .relaxed) }
 
     /// Hands one record's bytes to the pipeline as one unit. Returns what the ingestor accepted.
-    func offer(_ body: [UInt8], record: UInt64, alreadySettled: DestinationSet = DestinationSet(),
+    func offer(_ body: ArraySlice<UInt8>, record: UInt64, alreadySettled: DestinationSet = DestinationSet(),
                settlement: IngestSettlement? = nil, firstLine: Int = 1, context: IngestContext? = nil,
                ingestor: Ingestor) async -> (accepted: Int, invalid: [InvalidInput]) {
         await ingestor.ingest(body, context: context, firstLine: firstLine) { events in
@@ -76,7 +76,7 @@ final class SpooledSource: Sendable {
                 firstLine &= ~SpooledIngestContext.flag
                 if let split = SpooledIngestContext.split(body) { (context, body) = (split.context, split.body) }
             }
-            let (accepted, _) = await offer(body, record: item.record.sequence, alreadySettled: settledBy,
+            let (accepted, _) = await offer(body[...], record: item.record.sequence, alreadySettled: settledBy,
                                             firstLine: Int(clamping: firstLine), context: context, ingestor: ingestor)
             replayedRecords.add(1, ordering: .relaxed)
             replayedCounts.withLock { counts in
@@ -101,14 +101,14 @@ final class SpooledSource: Sendable {
         }
         defer { spooledRecords.finish() }
         do {
-            var aligned = LineAlignedBlocks(maxLineBytes: maxLineBytes, startingAt: startOffset)
+            var aligned = LineAlignedBlocks(maxLineBytes: maxLineBytes, maxLines: recordLines, startingAt: startOffset)
             var iterator = blocks.makeAsyncIterator()
             while !shouldStop() {
                 guard let block = await iterator.next() else { break }
-                if let whole = aligned.cut(block) { try await spool(whole, aligned: aligned, into: spooledRecords) }
+                for piece in aligned.cut(block) { try await spool(piece, into: spooledRecords) }
             }
             // A last line without a newline is still a line, but only at the real end of input (not a drain).
-            if !shouldStop(), let last = aligned.finish() { try await spool(last, aligned: aligned, into: spooledRecords) }
+            if !shouldStop(), let last = aligned.finish() { try await spool(last, into: spooledRecords) }
         } catch {
             spooledRecords.finish()
             await decoding.value
@@ -121,22 +121,17 @@ final class SpooledSource: Sendable {
     private struct SpooledPiece: Sendable {
         var record: UInt64
         var firstLine: UInt64
-        var bytes: [UInt8]
+        var bytes: ArraySlice<UInt8>
     }
 
-    /// Spools whole lines as records of at most `recordLines` lines each and queues them for decoding. Each
-    /// record carries the input offset at its own end.
-    private func spool(_ whole: [UInt8], aligned: LineAlignedBlocks, into channel: BoundedChannel<SpooledPiece>) async throws {
+    /// Spools one record (whole lines, at most `recordLines`) and queues it for decoding: the bytes that were
+    /// read are written to the segment and decoded as they are, without a copy. Each record carries the input
+    /// offset at its own end.
+    private func spool(_ piece: LineAlignedBlocks.Piece, into channel: BoundedChannel<SpooledPiece>) async throws {
         let tracksOffset = tracksFileOffset.load(ordering: .relaxed)
-        var line = aligned.lines - LineAlignedBlocks.newlines(in: whole) + 1
-        var offset = aligned.consumed - UInt64(whole.count)
-        for piece in LineAlignedBlocks.split(whole, maxLines: recordLines) {
-            offset += UInt64(piece.count)
-            let record = try await spool.append(piece, sourceOffset: tracksOffset ? offset : 0, firstLine: line)
-            // The channel only refuses once finished (never while this loop runs): the record stays in the spool.
-            _ = await channel.send(SpooledPiece(record: record, firstLine: line, bytes: piece))
-            line += UInt64(recordLines)
-        }
+        let record = try await spool.append(piece.bytes, sourceOffset: tracksOffset ? piece.endOffset : 0, firstLine: piece.firstLine)
+        // The channel only refuses once finished (never while this loop runs): the record stays in the spool.
+        _ = await channel.send(SpooledPiece(record: record, firstLine: piece.firstLine, bytes: piece.bytes))
     }
 
     /// An `ingest` body: spooled, offered, and returned once durable in the configured sync mode.
@@ -154,7 +149,7 @@ final class SpooledSource: Sendable {
             throw error
         }
         let settlement = IngestSettlement()
-        let (accepted, invalid) = await offer(body, record: record, settlement: settlement, context: context, ingestor: ingestor)
+        let (accepted, invalid) = await offer(body[...], record: record, settlement: settlement, context: context, ingestor: ingestor)
         await spool.waitUntilDurable(record)
         return IngestResult(accepted: accepted, invalid: invalid, refused: false, settlement: settlement)
     }

@@ -151,12 +151,22 @@ actor Ingestor {
     /// `firstLine` numbers the body's first line (a spool record replayed keeps its input's line numbers).
     nonisolated func ingest(_ body: [UInt8], context: IngestContext? = nil, firstLine: Int = 1,
                             unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
+        await ingest(body[...], context: context, firstLine: firstLine, unit: unit)
+    }
+
+    /// ``ingest(_:context:firstLine:unit:)`` of a slice (a spool record cut from a read block, not copied).
+    nonisolated func ingest(_ body: ArraySlice<UInt8>, context: IngestContext? = nil, firstLine: Int = 1,
+                            unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
         var body = body
-        if let refused = Self.gunzipBody(&body) {  // a gzipped body (magic bytes): see Ingestor+Gzip.swift
-            var reported = refused
-            _ = unit(0)  // a unit of no events, settled at once (as for a body with no valid event)
-            await emit(EventChunk(), invalid: &reported)
-            return (0, refused)
+        if Gzip.hasMagic(body) {  // a gzipped body (magic bytes): see Ingestor+Gzip.swift
+            var whole = Array(body)
+            if let refused = Self.gunzipBody(&whole) {
+                var reported = refused
+                _ = unit(0)  // a unit of no events, settled at once (as for a body with no valid event)
+                await emit(EventChunk(), invalid: &reported)
+                return (0, refused)
+            }
+            body = whole[...]
         }
         var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context, firstLine: firstLine) }
         if let tag = unit(chunks.reduce(0) { $0 + $1.events.count }) { Self.tag(&chunks, tag) }

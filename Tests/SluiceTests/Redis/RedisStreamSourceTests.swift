@@ -202,10 +202,14 @@ struct RedisStreamSourceTests {
             options: PipelineOptions(input: .redisStream(RedisStreamFixtures.source(server, idle: 30)),
                                      customDestinations: [CustomDestinationRegistration(name: "collect", destination: destination)]))
         let run = Task { try await pipeline.run() }
-        for _ in 0..<1000 where (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) != 10 {
+        // Read by Redis (pending) and taken in by the source (ingested): XPENDING alone can be 10 before the
+        // source has handed the batch to the pipeline, and a finish then leaves it unread.
+        for _ in 0..<1000 where (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) != 10
+            || pipeline.redisSourceStatistics?.entriesRead != 10 {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 10)
+        #expect(pipeline.redisSourceStatistics?.entriesRead == 10)
         // Stop reading (so nobody recreates the group), lose the server's data, then let delivery finish:
         // the acknowledgements go to a server without the group.
         pipeline.finish()

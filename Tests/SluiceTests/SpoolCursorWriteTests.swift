@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+import Testing
+@testable import Sluice
+
+/// Cursor files on a full disk: written through the reserved spare, and when even that is impossible, said
+/// once, counted, retried on the next settle, and in the exit status only if it never succeeds.
+@Suite("Spool: cursor writes on a full disk", .serialized)
+struct SpoolCursorWriteTests {
+    /// The frontier in a destination's cursor file now (nil when unreadable).
+    static func frontier(_ spool: String, _ destination: String) -> UInt64? {
+        let name = SpoolCursorFile.name(for: destination)
+        guard let bytes = FileManager.default.contents(atPath: spool + "/" + name) else { return nil }
+        return (try? SpoolCursorFile.decode(Array(bytes), file: name))?.settled.frontier
+    }
+
+    /// Waits (up to 10 s: the cursor thread writes within milliseconds) until `condition` holds.
+    static func eventually(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(5000)
+        }
+        return condition()
+    }
+
+    /// Fills the file system holding `path` with one file until a write fails with ENOSPC; returns its path.
+    static func fill(_ directory: String) -> String {
+        let path = directory + "/filler"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let block = [UInt8](repeating: 0x41, count: 4096)
+        while block.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        // Then byte by byte, so not even a partial block is left.
+        var one: UInt8 = 0x41
+        while write(fd, &one, 1) > 0 {}
+        close(fd)
+        return path
+    }
+
+    @Test("a 1 MiB tmpfs filled up: cursors are still written (through their spare); without a spare a failure is said once, counted, retried on the next settle, and clears once space is back")
+    func cursorWritesOnAFullDisk() async throws {
+        let directory = PipelineTestSupport.temporaryPath("cursor-full")
+        let mountPoint = directory + "/disk"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = try SpoolFullDiskTests.runProgram("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint])
+        guard mount.status == 0 else {
+            // Mounting needs root (or CAP_SYS_ADMIN), as for SpoolFullDiskTests.realFullDisk.
+            print("skipped: cannot mount a tmpfs here (\(mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            return
+        }
+        defer { _ = try? SpoolFullDiskTests.runProgram("/bin/umount", ["-l", mountPoint]) }
+        let path = mountPoint + "/spool"
+        let notices = Mutex<[String]>([])
+        let spool = try Spool(configuration: SpoolConfiguration(path: path, maxBytes: 512 << 10), destinations: ["a", "b"],
+                              onProblem: { note in notices.withLock { $0.append(note) } })
+        for n in 1...6 { _ = try await spool.append(Array("{\"n\":\(n)}\n".utf8)) }
+        #expect(FileManager.default.fileExists(atPath: path + "/cursor-a.json.spare"))
+        #expect(FileManager.default.fileExists(atPath: path + "/" + SpoolManifest.fileName + ".spare"))
+        // b loses its spare (before the disk fills: removing it frees a page).
+        #expect(unlink(path + "/cursor-b.json.spare") == 0)
+
+        let filler = Self.fill(mountPoint)
+        #expect(open(path + "/probe", O_WRONLY | O_CREAT, 0o600).flatMapWrite() == false, "the disk is full")
+
+        // The spare stands in for the temporary file: the cursor moves on, nothing fails.
+        spool.settle(destination: 0, 1...3)
+        #expect(Self.eventually { Self.frontier(path, "a") == 3 })
+        spool.settle(destination: 0, 4...4)
+        #expect(Self.eventually { Self.frontier(path, "a") == 4 }, "and again: the old cursor became the spare")
+        #expect(spool.stats.cursorWriteFailures == 0)
+
+        // Without a spare the write fails: said once, counted each time, the destination marked behind.
+        spool.settle(destination: 1, 1...2)
+        #expect(Self.eventually { spool.stats.cursorWriteFailures >= 1 })
+        spool.settle(destination: 1, 3...3)
+        #expect(Self.eventually { spool.stats.cursorWriteFailures >= 2 }, "retried on the next settle")
+        #expect(spool.stats.cursorsBehind == 1)
+        #expect(Self.frontier(path, "b") == 0, "the cursor on disk stayed where it was")
+        #expect(notices.withLock { $0.filter { $0.contains("No space left on device") }.count } == 1, "\(notices.withLock { $0 })")
+
+        // Space comes back: the next settle writes the cursor, with everything settled so far.
+        unlink(filler)
+        spool.settle(destination: 1, 4...4)
+        #expect(Self.eventually { Self.frontier(path, "b") == 4 })
+        #expect(Self.eventually { spool.stats.cursorsBehind == 0 })
+        #expect(notices.withLock { $0.contains { $0.contains("\"b\" is written again") } }, "\(notices.withLock { $0 })")
+        spool.close()
+        #expect(spool.stats.cursorsBehind == 0)
+    }
+
+    @Test("the exit status says a cursor was never written, not that a write failed and was retried")
+    func exitStatusOnlyForCursorsNeverWritten() {
+        var summary = Summary(ingested: 1, invalid: 0, duplicates: 0, filtered: 0, filteredByReason: [:], destinations: [:], elapsedSeconds: 0)
+        summary.spool = Summary.SpoolSummary()
+        summary.spool?.cursorWriteFailures = 5
+        #expect(summary.exitStatus == 0)
+        summary.spool?.cursorsNotWritten = 1
+        #expect(summary.exitStatus == 3)
+        #expect(String(decoding: summary.jsonBytes(), as: UTF8.self).contains("\"cursorWriteFailures\":5,\"cursorsNotWritten\":1"))
+    }
+
+    @Test("a cursor file is the same JSON line JSONSerialization wrote (sorted keys), and decodes back")
+    func cursorEncoding() throws {
+        let settled = SettledSequences(frontier: 1041, ranges: [1043...1050, 1052...1052])
+        let bytes = SpoolCursorFile.encode(destination: "segment", settled: settled)
+        #expect(String(decoding: bytes, as: UTF8.self)
+                == #"{"destination":"segment","frontier":1041,"settled":[[1043,1050],[1052,1052]],"version":1}"# + "\n")
+        let odd = "a \"quoted\" name\\with/é"
+        let decoded = try SpoolCursorFile.decode(SpoolCursorFile.encode(destination: odd, settled: settled), file: "x")
+        #expect(decoded.destination == odd && decoded.settled == settled)
+        let empty = try SpoolCursorFile.decode(SpoolCursorFile.encode(destination: "a", settled: SettledSequences()), file: "x")
+        #expect(empty.settled == SettledSequences())
+    }
+}
+
+private extension Int32 {
+    /// Writes one byte to this descriptor (then closes it): whether the file system took it.
+    func flatMapWrite() -> Bool {
+        guard self >= 0 else { return false }
+        defer { close(self) }
+        var byte: UInt8 = 0x41
+        return write(self, &byte, 1) == 1 && fsync(self) == 0
+    }
+}
