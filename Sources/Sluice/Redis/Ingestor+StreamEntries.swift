@@ -11,14 +11,17 @@ extension Ingestor {
                             unit: (_ events: Int) -> UnitTag) async -> (accepted: Int, invalid: [InvalidInput]) {
         var invalid = extraInvalid
         // Decoded in one pass over the batch's one buffer (each body read in place), before any await.
-        let chunks = entries.storage.withUnsafeBytes { storage in
+        var chunks = entries.storage.withUnsafeBytes { storage in
             decodeEntries(entries, storage: storage, field: field, recordingOrigins: recordingOrigins, invalid: &invalid)
         }
         let total = chunks.reduce(0) { $0 + $1.events.count }
         let tag = unit(total)
         let reported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &invalid) }
-        for var chunk in chunks {
+        // Taken out of `chunks` before sending (as in ``run(blocks:tracker:shouldStop:)``): a chunk still referenced
+        // here when the next stage removes its duplicates would make that stage copy its events.
+        chunks.reverse()
+        while var chunk = chunks.popLast() {
             chunk.unit = tag
             await emit(chunk, invalid: &invalid)
         }
