@@ -23,7 +23,7 @@ enum MallocTuning {
     /// (trimmed, or `MADV_DONTNEED` in a thread's arena) and the next allocation faults every page in again:
     /// 6% of a 1M-event run's CPU was page faults on freshly zeroed pages. Keeping freed memory in the heap
     /// (trim only beyond 64 MiB free, map only blocks of 32 MiB and more) reuses the same pages instead; the
-    /// run's peak RSS grows by ~10 MB (measured at 1M events: 96-106 MB -> 109-113 MB).
+    /// run's peak RSS grows by 10-20 MB (measured at 1M events: 99-112 MB -> 117-133 MB).
     static func keepBuffersForReuse() {
         mallopt(-3, 32 << 20)
         mallopt(-1, 64 << 20)

@@ -42,27 +42,66 @@ struct ByteCursor {
     }
 
     /// Decimal digits of a non-negative value, no leading zeros.
+    ///
+    /// Every exported event has a 13-digit millisecond timestamp: the digit count comes from comparisons, not a
+    /// division per digit, and the digits are written two at a time.
     @inline(__always)
     mutating func appendDecimal(_ value: UInt64) {
-        var digitCount = 1
-        var probe = value
-        while probe >= 10 {
-            probe /= 10
-            digitCount += 1
+        appendDecimal(value, width: ByteCursor.decimalDigitCount(value))
+    }
+
+    /// How many decimal digits `value` has (1 for zero).
+    @inline(__always)
+    static func decimalDigitCount(_ value: UInt64) -> Int {
+        // floor(log10) from the bit length (1233/4096 ~ log10 2), corrected by one comparison.
+        let bits = UInt64.bitWidth - (value | 1).leadingZeroBitCount
+        let estimate = (bits &* 1233) &>> 12
+        return estimate + ((value | 1) >= powerOfTen(estimate) ? 1 : 0)  // `| 1`: zero has one digit
+    }
+
+    /// 10^`exponent` for 0...19.
+    @inline(__always)
+    static func powerOfTen(_ exponent: Int) -> UInt64 {
+        switch exponent {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        case 19: 10_000_000_000_000_000_000
+        default: UInt64.max
         }
-        appendDecimal(value, width: digitCount)
     }
 
     /// Exactly `width` decimal digits, zero-padded on the left; the caller makes sure the value fits.
     @inline(__always)
     mutating func appendDecimal(_ value: UInt64, width: Int) {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let table = pairs.utf8Start
         var remaining = value
         var index = width - 1
-        while index >= 0 {
-            position[index] = 0x30 &+ UInt8(truncatingIfNeeded: remaining % 10)
-            remaining /= 10
-            index -= 1
+        while index >= 1 {
+            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
+            remaining /= 100
+            position[index - 1] = table[pair]
+            position[index] = table[pair + 1]
+            index -= 2
         }
+        if index == 0 { position[0] = 0x30 &+ UInt8(truncatingIfNeeded: remaining % 10) }
         position += width
     }
 

@@ -24,7 +24,8 @@ public struct JSONView {
     /// The raw bytes of value `i`, exactly as they appear in the document (strings keep their quotes).
     @inlinable @inline(__always) public func raw(_ i: Int) -> UnsafeRawBufferPointer {
         let node = nodes[i]
-        return UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + Int(node.start) }, count: Int(node.end - node.start))
+        // A view always has bytes (the reader rejects an empty document), so the base address is never nil.
+        return UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + Int(node.start), count: Int(node.end - node.start))
     }
 
     /// The byte range of value `i` in the document.
@@ -33,7 +34,7 @@ public struct JSONView {
     /// The bytes between a string's quotes, still escaped. Only meaningful for strings.
     @inlinable @inline(__always) public func rawStringContent(_ i: Int) -> UnsafeRawBufferPointer {
         let node = nodes[i]
-        return UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + Int(node.start) + 1 }, count: Int(node.end - node.start) - 2)
+        return UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + Int(node.start) + 1, count: Int(node.end - node.start) - 2)
     }
 
     /// Calls `body` with the tape index of each member's key and value, in document order.

@@ -43,17 +43,23 @@ actor Ingestor {
     func run(blocks: BoundedChannel<[UInt8]>, tracker: SettlementTracker? = nil, shouldStop: @Sendable () -> Bool) async {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         var decoder = InputDecoder(options: options)
+        var spare = InputDecoder(options: options)  // the second half's, for large blocks (Ingestor+SplitDecode)
         var chunk = newChunk()
         var invalid: [InvalidInput] = []
         var iterator = blocks.makeAsyncIterator()
         while let block = await iterator.next() {
             var pending: [EventChunk] = []
-            block.withUnsafeBytes { raw in
-                framer.consume(raw) { piece in
-                    handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
-                    if chunk.events.count >= chunkSize {
-                        pending.append(chunk)
-                        chunk = newChunk()
+            if block.count >= Self.splitDecodeBytes {
+                await decodeSplit(block, framer: &framer, decoder: &decoder, spare: &spare, chunk: &chunk,
+                                  pending: &pending, invalid: &invalid)
+            } else {
+                block.withUnsafeBytes { raw in
+                    framer.consume(raw) { piece in
+                        handle(piece, decoder: &decoder, chunk: &chunk, invalid: &invalid)
+                        if chunk.events.count >= chunkSize {
+                            pending.append(chunk)
+                            chunk = newChunk()
+                        }
                     }
                 }
             }
