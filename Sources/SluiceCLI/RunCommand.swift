@@ -38,6 +38,7 @@ enum RunCommand {
         }
 
         let reporter = InvalidReporter()
+        if options.serve == nil { MallocTuning.keepBuffersForReuse() }  // `serve` sets its own (RunListeners)
         var pipelineOptions = PipelineOptions()
         if options.serve != nil {
             pipelineOptions.input = .none  // bodies arrive over HTTP

@@ -15,7 +15,7 @@ final class RunListeners: Sendable {
     /// Starts the listeners `options` asks for; prints where they listen (and how keys are checked).
     init(pipeline: Pipeline, configuration: PipelineConfiguration, options: RunOptions) throws(ServeError) {
         if let serve = options.serve {
-            Self.returnLargeBuffersToTheSystem()
+            MallocTuning.returnLargeBuffersToTheSystem()
             let relay = try RelayServer(pipeline: pipeline, configuration: configuration.serve, listen: serve.listen)
             if !options.quiet {
                 for notice in relay.notices { StandardError.write("sluice: serve: \(notice)") }
@@ -38,21 +38,6 @@ final class RunListeners: Sendable {
             metrics.start()
             StandardError.write("sluice: metrics: listening on http://\(metrics.address)/metrics")
         }
-    }
-
-    /// Request bodies are megabytes each, allocated and freed by hundreds of connection threads. glibc serves
-    /// a freed large block's successors from its heaps (its mmap threshold rises to 32 MiB after the first
-    /// free), where the memory stays after the request is answered: 200 clients sending 4 MB bodies held
-    /// 1.4 GB. A fixed 1 MiB threshold maps every such buffer alone and gives it back when freed (measured:
-    /// 560 MB; no throughput change for 100-event bodies, whose buffers are smaller).
-    private static func returnLargeBuffersToTheSystem() {
-        #if canImport(Glibc)
-        // mallopt is in <malloc.h>, which the Glibc module does not export: look it up by name. M_MMAP_THRESHOLD
-        // is -3 in every glibc.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 1 << 20)
-        #endif
     }
 
     /// First signal: stop accepting, wait for requests in flight (bounded by `timeout`), then let the

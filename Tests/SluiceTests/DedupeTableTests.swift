@@ -202,4 +202,35 @@ struct DedupeTableTests {
         #expect(table.windowEvictions == model.windowEvictions)
         #expect(table.capacityEvictions + table.windowEvictions > 0)
     }
+
+    @Test("warming the slots of a chunk's keys before inserting them changes no answer, count or eviction")
+    func warmingChangesNothing() {
+        var random = SplitMix64(seed: 0x3A2A)
+        var warmed = DedupeTable(capacity: 3_000, windowMilliseconds: 300)
+        var plain = DedupeTable(capacity: 3_000, windowMilliseconds: 300)
+        var model = ReferenceDedupe(capacity: 3_000, window: 300)
+        var time: Int64 = 1_700_000_000_000
+        var sums: Set<UInt64> = []
+        for _ in 0..<200 {
+            var events: [Event] = []
+            for _ in 0..<64 {
+                time += Int64(random.next() % 4)
+                let key = timeKey(random.next() % 5_000)
+                events.append(Event(eventName: .absent, timeUUID: TimeUUID(high: key.high, low: key.low),
+                                    timestamp: time, line: 1, category: .custom))
+            }
+            sums.insert(events.withUnsafeBufferPointer { warmed.warm($0) })
+            for event in events {
+                let key = DedupeKey(high: event.timeUUID.high, low: event.timeUUID.low)
+                let expected = model.insert(key, time: event.timestamp)
+                #expect(warmed.insert(key, eventTimeMilliseconds: event.timestamp) == expected)
+                #expect(plain.insert(key, eventTimeMilliseconds: event.timestamp) == expected)
+            }
+        }
+        #expect(warmed.count == model.count && plain.count == model.count)
+        #expect(warmed.windowEvictions == model.windowEvictions && warmed.windowEvictions > 0)
+        #expect(warmed.capacityEvictions == model.capacityEvictions)
+        // The loads really read the slots (a table of remembered keys has non-zero slots to sum).
+        #expect(sums.count > 1)
+    }
 }

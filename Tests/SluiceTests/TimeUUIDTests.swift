@@ -45,4 +45,34 @@ struct TimeUUIDTests {
         #expect(a != b)
         #expect(TimeUUID.derived(milliseconds: 1_795_331_233_123, contentHash: 0xDEAD_BEEF_0000_1111) == a)
     }
+
+    @Test("each of the 32 digit positions accepts exactly the 22 hex digits (either case) and reads their value")
+    func everyByteAtEveryDigitPosition() {
+        let base = Array("00000000-0000-0000-0000-000000000000".utf8)
+        let digitPositions = (0..<36).filter { base[$0] != UInt8(ascii: "-") }
+        #expect(digitPositions.count == 32)
+        var wrong = 0
+        for (nibble, position) in digitPositions.enumerated() {
+            for byte in 0...255 {
+                var text = base
+                text[position] = UInt8(byte)
+                let parsed = text.withUnsafeBytes { TimeUUID($0) }
+                let value: UInt64? = switch UInt8(byte) {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt64(byte) - 0x30
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt64(byte) - 0x61 + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt64(byte) - 0x41 + 10
+                default: nil
+                }
+                let expected = value.map { v in
+                    nibble < 16 ? TimeUUID(high: v << (4 * (15 - nibble)), low: 0)
+                        : TimeUUID(high: 0, low: v << (4 * (31 - nibble)))
+                }
+                if parsed != expected {
+                    wrong += 1
+                    if wrong <= 5 { Issue.record("byte \(byte) at \(position): got \(String(describing: parsed)), expected \(String(describing: expected))") }
+                }
+            }
+        }
+        #expect(wrong == 0)
+    }
 }

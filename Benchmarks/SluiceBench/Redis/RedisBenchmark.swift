@@ -58,11 +58,14 @@ enum RedisBenchmark {
             let sink = PipelineConfiguration(
                 dedupe: DedupeConfiguration(enabled: false),
                 destinations: [DestinationConfiguration(name: "redis", kind: .redisStream(RedisStreamDestination(url: url, stream: stream)))])
+            let serverPID = server?.processIdentifier
+            var cpu = CPUSpent(server: serverPID)
             let sinkStart = Date()
             let sinkSummary = try await Pipeline(configuration: sink, options: PipelineOptions(input: .bytes(generated))).run()
             let sinkSeconds = Date().timeIntervalSince(sinkStart)
             let written = sinkSummary.destinations["redis"]?.delivered ?? 0
-            print(String(format: "redis sink:   %d events XADDed in %.3f s: %.0f events/s", written, sinkSeconds, Double(written) / sinkSeconds))
+            print(String(format: "redis sink:   %d events XADDed in %.3f s: %.0f events/s; %@", written, sinkSeconds,
+                         Double(written) / sinkSeconds, cpu.report(events: written)))
 
             // Source -> stdout (/dev/null).
             let endpoint = RedisEndpoint(host: "127.0.0.1", port: Int(url.split(separator: ":").last ?? "6379") ?? 6379)
@@ -72,21 +75,29 @@ enum RedisBenchmark {
             defer { close(null) }
             let pipeline = try Pipeline(configuration: PipelineConfiguration(),
                                         options: PipelineOptions(input: .redisStream(source), standardOutput: null))
+            cpu = CPUSpent(server: serverPID)
             let sourceStart = Date()
             let running = Task { try await pipeline.run() }
+            // Timed until every entry's event is settled (delivered, or dropped as one of the input's repeats).
             var lastDelivered = Date()
             var delivered = 0
-            while delivered < written {
+            var settledSoFar = 0
+            while settledSoFar < written {
                 try await Task.sleep(for: .milliseconds(2))
-                let now = pipeline.metrics.destinations["stdout"]?.delivered ?? 0
-                if now != delivered { delivered = now; lastDelivered = Date() }
+                let metrics = pipeline.metrics
+                delivered = metrics.destinations["stdout"]?.delivered ?? 0
+                let now = delivered + (metrics.destinations["stdout"]?.filtered ?? 0) + metrics.duplicates + metrics.filtered
+                if now != settledSoFar { settledSoFar = now; lastDelivered = Date() }
                 if Date().timeIntervalSince(lastDelivered) > 10 { break }
             }
             let sourceSeconds = lastDelivered.timeIntervalSince(sourceStart)
+            let cpuReport = cpu.report(events: written)
             let summary = try await running.value
             let stats = pipeline.redisSourceStatistics
-            print(String(format: "redis source: %d events read and delivered to stdout in %.3f s: %.0f events/s (%d acknowledged)",
-                         delivered, sourceSeconds, Double(delivered) / sourceSeconds, stats?.acknowledged ?? 0))
+            // Entries (= events: one per entry) read, decoded and settled per second; `delivered` is fewer by the
+            // input's 5% repeats, which de-duplication drops.
+            print(String(format: "redis source: %d entries read (%d events delivered to stdout, the rest duplicates) in %.3f s: %.0f events/s (%d acknowledged); %@",
+                         written, delivered, sourceSeconds, Double(written) / sourceSeconds, stats?.acknowledged ?? 0, cpuReport))
             // The generated input repeats 5% of its events, which the source's de-duplication drops: every entry is
             // accounted for when each was ingested and every entry acknowledged.
             let settled = (summary.destinations["stdout"]?.delivered ?? 0) + (summary.destinations["stdout"]?.filtered ?? 0)
@@ -127,6 +138,41 @@ enum RedisBenchmark {
             return 1
         }
         return 0
+    }
+
+    /// CPU seconds spent since it was made by this process and by the redis-server it started (read from
+    /// `/proc/PID/stat`; absent with `--redis-url`). Under a shared machine wall time varies with the load, CPU
+    /// per event much less.
+    struct CPUSpent {
+        let server: Int32?
+        let ownStart: Double
+        let serverStart: Double?
+
+        init(server: Int32?) {
+            self.server = server
+            ownStart = ResourceUsage.cpuSeconds()
+            serverStart = server.flatMap(Self.processCPUSeconds)
+        }
+
+        func report(events: Int) -> String {
+            let own = ResourceUsage.cpuSeconds() - ownStart
+            var text = String(format: "CPU: sluice %.2f s (%.0f events per CPU-second)", own, Double(events) / own)
+            if let server, let start = serverStart, let now = Self.processCPUSeconds(server) {
+                text += String(format: ", redis-server %.2f s (%.0f events per CPU-second of both)", now - start,
+                               Double(events) / (own + now - start))
+            }
+            return text
+        }
+
+        /// utime + stime of a process, from `/proc/PID/stat` (fields 14 and 15, in clock ticks).
+        static func processCPUSeconds(_ pid: Int32) -> Double? {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = text.lastIndex(of: ")") else { return nil }
+            // Fields after the command name (which may contain spaces) start at field 3.
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+            return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
     }
 
     static func startServer(directory: URL) throws -> (Process, Int) {

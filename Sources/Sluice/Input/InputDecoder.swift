@@ -66,9 +66,8 @@ struct InputDecoder {
         chunk.arena.append(contentsOf: document)
         let context = DocumentContext(base: base, line: line)
         var replayedLine: [UInt8]?
-        reader.withView(of: document) { view in
-            decodeDocument(view, context, into: &chunk, invalid: &invalid, replay: &replayedLine)
-        }
+        // `reader` stays in place (nothing below parses or reassigns it) until the view is no longer used.
+        decodeDocument(reader.unsafeView(of: document), context, into: &chunk, invalid: &invalid, replay: &replayedLine)
         let added = chunk.events.count - eventsBefore
         if added == 0 { chunk.arena.removeSubrange(base...) }  // keep no bytes for a document that yielded nothing
         if let replayedLine {

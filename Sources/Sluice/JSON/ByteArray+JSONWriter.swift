@@ -23,7 +23,13 @@ extension Array where Element == UInt8 {
     @inline(__always)
     mutating func appendThroughCursor(maximumCount: Int, _ body: (inout ByteCursor) -> Void) {
         let start = count
-        append(contentsOf: repeatElement(0, count: maximumCount))
+        // The reserved bytes are overwritten, so their content does not matter: copying them from a block of
+        // zeros is one memcpy, where `repeatElement` appended byte by byte (2% of a run's CPU at 1M events).
+        if maximumCount <= ZeroBytes.count {
+            ZeroBytes.block.withUnsafeBytes { append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<maximumCount])) }
+        } else {
+            append(contentsOf: repeatElement(0, count: maximumCount))
+        }
         let written = withUnsafeMutableBufferPointer { buffer -> Int in
             let origin = buffer.baseAddress! + start
             var cursor = ByteCursor(position: origin)
@@ -33,4 +39,12 @@ extension Array where Element == UInt8 {
         precondition(written <= maximumCount, "cursor wrote past its reservation")
         removeLast(maximumCount - written)
     }
+}
+
+/// A block of zero bytes that arrays are grown from when the bytes are about to be overwritten.
+enum ZeroBytes {
+    /// The block's size: more than an encoder reserves for a typical event.
+    static let count = 16_384
+    /// The zeros.
+    static let block = [UInt8](repeating: 0, count: count)
 }

@@ -43,6 +43,24 @@ public struct EventChunk: Sendable {
         bytes.withUnsafeBytes { appendToArena($0) }
     }
 
+    /// Removes the events at `positions` (ascending), copying the rest once into a new array.
+    ///
+    /// Stages decide which events to drop first and call this only when there are some: the stage before often
+    /// still holds a reference to the same events for a moment after handing the chunk on, so removing in
+    /// place (`removeAll(where:)`) would first copy every event (copy-on-write), then move the survivors.
+    mutating func removeEvents(at positions: [Int]) {
+        guard !positions.isEmpty else { return }
+        var kept: [Event] = []
+        kept.reserveCapacity(events.count - positions.count)
+        var start = 0
+        for position in positions {
+            kept.append(contentsOf: events[start..<position])
+            start = position + 1
+        }
+        kept.append(contentsOf: events[start...])
+        events = kept
+    }
+
     /// Calls `body` with the arena's bytes.
     @inline(__always)
     public func withArena<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -38,13 +38,17 @@ struct RESPParser {
     }
 
     let limits: Limits
-    private var buffer: [UInt8] = []
-    private var offset = 0
+    // Internal (not private) for the stream-reply fast path in RESPParser+StreamRead.swift, which reads the
+    // buffer in place and consumes whole replies; nothing else touches them.
+    var buffer: [UInt8] = []
+    var offset = 0
     private var stack: [Frame] = []
     /// Where the reply being parsed started, counted over the whole stream (for the reply-size bound).
     private var replyStart = 0
     /// Bytes discarded from the front of `buffer` so far, so offsets in messages are stream offsets.
-    private var consumedBefore = 0
+    var consumedBefore = 0
+    /// How far the fast path's scan for the end of the current reply got (RESPParser+StreamRead.swift).
+    var replyScan = ReplyScan()
 
     init(limits: Limits = Limits()) {
         self.limits = limits
@@ -55,6 +59,9 @@ struct RESPParser {
 
     /// True when a reply is partly parsed (some of its elements are complete, others have not arrived).
     var isInsideReply: Bool { !stack.isEmpty || bufferedByteCount > 0 }
+
+    /// True while the general parser holds an aggregate open (then the fast path must not start a reply).
+    var hasOpenAggregate: Bool { !stack.isEmpty }
 
     /// Adds bytes received from the server.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {

@@ -51,12 +51,31 @@ final class RedisClient: Sendable {
     /// replies (a `BLOCK` argument). Error replies come back as `.error` values; a connection that fails is
     /// closed and the error thrown.
     func execute(_ commands: [RedisCommand], extraTimeoutMs: Int = 0) async throws(RedisError) -> [RESPValue] {
-        let result: Result<[RESPValue], RedisError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: self.executeNow(commands, extraTimeoutMs: extraTimeoutMs))
-            }
+        try await onConnection(extraTimeoutMs: extraTimeoutMs) { connection, timeoutMs throws(RedisError) in
+            try connection.execute(commands, timeoutMs: timeoutMs)
         }
-        return try result.get()
+    }
+
+    /// Runs a pipeline of commands encoded back to back (one reply each), like ``execute(_:extraTimeoutMs:)``.
+    func execute(_ pipeline: RedisPipeline) async throws(RedisError) -> [RESPValue] {
+        try await onConnection(extraTimeoutMs: 0) { connection, timeoutMs throws(RedisError) in
+            try connection.execute(encoded: pipeline.encoded, replies: pipeline.count, timeoutMs: timeoutMs)
+        }
+    }
+
+    /// ``execute(_:)-(RedisPipeline)``, retried like ``executeRetrying(_:extraTimeoutMs:shouldStop:onRetry:)``.
+    func executeRetrying(_ pipeline: RedisPipeline, shouldStop: @Sendable () -> Bool = { false },
+                         onRetry: @Sendable (RedisError) -> Void = { _ in }) async throws(RedisError) -> [RESPValue] {
+        try await retrying(shouldStop: shouldStop, onRetry: onRetry) { () async throws(RedisError) -> [RESPValue] in
+            try await execute(pipeline)
+        }
+    }
+
+    /// Runs one stream read (`XREADGROUP`) through the parser's fast path (``RedisConnection/executeStreamRead(_:field:timeoutMs:)``).
+    func readStream(_ command: RedisCommand, field: [UInt8], extraTimeoutMs: Int = 0) async throws(RedisError) -> RedisStreamRead {
+        try await onConnection(extraTimeoutMs: extraTimeoutMs) { connection, timeoutMs throws(RedisError) in
+            try connection.executeStreamRead(command, field: field, timeoutMs: timeoutMs)
+        }
     }
 
     /// Runs the commands, retrying connection and protocol errors with exponential backoff (and full jitter)
@@ -65,10 +84,26 @@ final class RedisClient: Sendable {
     func executeRetrying(_ commands: [RedisCommand], extraTimeoutMs: Int = 0,
                          shouldStop: @Sendable () -> Bool = { false },
                          onRetry: @Sendable (RedisError) -> Void = { _ in }) async throws(RedisError) -> [RESPValue] {
+        try await retrying(shouldStop: shouldStop, onRetry: onRetry) { () async throws(RedisError) -> [RESPValue] in
+            try await execute(commands, extraTimeoutMs: extraTimeoutMs)
+        }
+    }
+
+    /// ``readStream(_:field:extraTimeoutMs:)``, retried like ``executeRetrying(_:extraTimeoutMs:shouldStop:onRetry:)``.
+    func readStreamRetrying(_ command: RedisCommand, field: [UInt8], extraTimeoutMs: Int = 0,
+                            shouldStop: @Sendable () -> Bool = { false },
+                            onRetry: @Sendable (RedisError) -> Void = { _ in }) async throws(RedisError) -> RedisStreamRead {
+        try await retrying(shouldStop: shouldStop, onRetry: onRetry) { () async throws(RedisError) -> RedisStreamRead in
+            try await readStream(command, field: field, extraTimeoutMs: extraTimeoutMs)
+        }
+    }
+
+    private func retrying<T>(shouldStop: @Sendable () -> Bool, onRetry: @Sendable (RedisError) -> Void,
+                             _ attempt: () async throws(RedisError) -> T) async throws(RedisError) -> T {
         var backoff = options.initialBackoffMs
         while true {
             do {
-                return try await execute(commands, extraTimeoutMs: extraTimeoutMs)
+                return try await attempt()
             } catch {
                 guard error.isRetryable, !shouldStop() else { throw error }
                 onRetry(error)
@@ -91,8 +126,19 @@ final class RedisClient: Sendable {
         }
     }
 
-    private func executeNow(_ commands: [RedisCommand], extraTimeoutMs: Int) -> Result<[RESPValue], RedisError> {
-        state.withLock { s -> Result<[RESPValue], RedisError> in
+    /// Runs `body` on the client's queue with a connected connection (connecting first when needed).
+    private func onConnection<T: Sendable>(extraTimeoutMs: Int,
+                                           _ body: @escaping @Sendable (RedisConnection, Int) throws(RedisError) -> T) async throws(RedisError) -> T {
+        let result: Result<T, RedisError> = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: self.now(extraTimeoutMs: extraTimeoutMs, body))
+            }
+        }
+        return try result.get()
+    }
+
+    private func now<T>(extraTimeoutMs: Int, _ body: @Sendable (RedisConnection, Int) throws(RedisError) -> T) -> Result<T, RedisError> {
+        state.withLock { s -> Result<T, RedisError> in
             do throws(RedisError) {
                 if s.connection == nil || !(s.connection?.isOpen ?? false) {
                     s.connection = nil
@@ -102,9 +148,9 @@ final class RedisClient: Sendable {
                     s.everConnected = true
                     s.connection = connection
                 }
-                let replies = try s.connection!.execute(commands, timeoutMs: options.commandTimeoutMs + extraTimeoutMs)
+                let result = try body(s.connection!, options.commandTimeoutMs + extraTimeoutMs)
                 connectedFlag.store(true, ordering: .relaxed)
-                return .success(replies)
+                return .success(result)
             } catch {
                 s.connection?.close()
                 s.connection = nil
@@ -112,6 +158,21 @@ final class RedisClient: Sendable {
                 if error.isRetryable { failureCount.add(1, ordering: .relaxed) }
                 return .failure(error)
             }
+        }
+    }
+}
+
+/// What a stream read returned: its entries (the fast path), or the reply as a value for the caller to read.
+enum RedisStreamRead: Sendable {
+    case entries(StreamEntryBatch)
+    case reply(RESPValue)
+
+    /// The entries of an `XREADGROUP` reply either way; an error reply (`NOGROUP`, ...) is thrown as
+    /// ``StreamEntry/fromReadGroup(_:field:)`` does.
+    func batch(field: String) throws(RedisError) -> StreamEntryBatch {
+        switch self {
+        case .entries(let batch): batch
+        case .reply(let reply): StreamEntryBatch(try StreamEntry.fromReadGroup(reply, field: field))
         }
     }
 }

@@ -11,7 +11,8 @@ struct RedisCommand: Sendable {
         encoded.reserveCapacity(16 + name.utf8.count + arguments.reduce(0) { $0 + $1.utf8.count + 16 })
         Self.appendHeader(count: 1 + arguments.count, to: &encoded)
         Self.appendBulk(name.utf8, to: &encoded)
-        for argument in arguments { Self.appendBulk(argument.utf8, to: &encoded) }
+        // Through the contiguous UTF-8 (a memcpy), not the generic view: XACK carries thousands of IDs.
+        for var argument in arguments { argument.withUTF8 { Self.appendBulk($0, to: &encoded) } }
     }
 
     /// A command whose arguments are raw bytes (event bodies).
@@ -66,4 +67,13 @@ struct RedisCommand: Sendable {
             for index in stride(from: count - 1, through: 0, by: -1) { buffer.append(raw[index]) }
         }
     }
+}
+
+/// Many commands encoded back to back into one request (the sink's `XADD`s for a batch): built in place by its
+/// caller, so a batch of a thousand events is one buffer, not a thousand commands joined afterwards.
+struct RedisPipeline: Sendable {
+    /// The commands' encoding, concatenated.
+    var encoded: [UInt8] = []
+    /// How many commands (each owes one reply).
+    var count = 0
 }

@@ -60,24 +60,51 @@ final class RedisConnection {
 
     /// Sends every command, then reads one reply per command. `timeoutMs` bounds each wait for the socket.
     func execute(_ commands: [RedisCommand], timeoutMs: Int) throws(RedisError) -> [RESPValue] {
+        if commands.count == 1 { return try execute(encoded: commands[0].encoded, replies: 1, timeoutMs: timeoutMs) }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(commands.reduce(0) { $0 + $1.encoded.count })
+        for command in commands { joined.append(contentsOf: command.encoded) }
+        return try execute(encoded: joined, replies: commands.count, timeoutMs: timeoutMs)
+    }
+
+    /// Sends commands already encoded back to back (``RedisPipeline``), then reads `replies` replies.
+    func execute(encoded: [UInt8], replies count: Int, timeoutMs: Int) throws(RedisError) -> [RESPValue] {
         guard fd >= 0 else { throw RedisError(.connection, "not connected") }
         do {
-            if commands.count == 1 {
-                try write(commands[0].encoded, timeoutMs: timeoutMs)
-            } else {
-                var joined: [UInt8] = []
-                joined.reserveCapacity(commands.reduce(0) { $0 + $1.encoded.count })
-                for command in commands { joined.append(contentsOf: command.encoded) }
-                try write(joined, timeoutMs: timeoutMs)
-            }
+            try write(encoded, timeoutMs: timeoutMs)
             var replies: [RESPValue] = []
-            replies.reserveCapacity(commands.count)
-            while replies.count < commands.count {
+            replies.reserveCapacity(count)
+            while replies.count < count {
                 let reply = try readReply(timeoutMs: timeoutMs)
                 if case .push = reply { continue }  // out-of-band (RESP3 client tracking): not an answer
                 replies.append(reply)
             }
             return replies
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Sends one stream read (`XREADGROUP`) and reads its reply through the parser's fast path: the entries
+    /// without a reply tree when the reply has the usual shape, else the reply as a value (an error, a null
+    /// after a `BLOCK` timeout, another shape), which the caller reads as usual.
+    func executeStreamRead(_ command: RedisCommand, field: [UInt8], timeoutMs: Int) throws(RedisError) -> RedisStreamRead {
+        guard fd >= 0 else { throw RedisError(.connection, "not connected") }
+        do {
+            try write(command.encoded, timeoutMs: timeoutMs)
+            while true {
+                switch parser.nextStreamRead(field: field) {
+                case .entries(let batch):
+                    return .entries(batch)
+                case .other:
+                    let reply = try readReply(timeoutMs: timeoutMs)
+                    if case .push = reply { continue }  // out-of-band (RESP3 client tracking): not an answer
+                    return .reply(reply)
+                case .needMore:
+                    try receive(timeoutMs: timeoutMs)
+                }
+            }
         } catch {
             close()
             throw error
@@ -91,17 +118,22 @@ final class RedisConnection {
             } catch {
                 throw RedisError(.protocolViolation, error.description)
             }
-            try waitFor(Int16(POLLIN), timeoutMs: timeoutMs, doing: "waiting for a reply")
-            let received = scratch.withUnsafeMutableBytes { buffer in
-                recv(fd, buffer.baseAddress, buffer.count, 0)
-            }
-            if received > 0 {
-                scratch.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<received])) }
-            } else if received == 0 {
-                throw RedisError(.connection, "\(endpoint) closed the connection")
-            } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                throw RedisError(.connection, "reading from \(endpoint): \(String(cString: strerror(errno)))")
-            }
+            try receive(timeoutMs: timeoutMs)
+        }
+    }
+
+    /// Waits for bytes and hands what arrives to the parser.
+    private func receive(timeoutMs: Int) throws(RedisError) {
+        try waitFor(Int16(POLLIN), timeoutMs: timeoutMs, doing: "waiting for a reply")
+        let received = scratch.withUnsafeMutableBytes { buffer in
+            recv(fd, buffer.baseAddress, buffer.count, 0)
+        }
+        if received > 0 {
+            scratch.withUnsafeBytes { parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<received])) }
+        } else if received == 0 {
+            throw RedisError(.connection, "\(endpoint) closed the connection")
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            throw RedisError(.connection, "reading from \(endpoint): \(String(cString: strerror(errno)))")
         }
     }
 

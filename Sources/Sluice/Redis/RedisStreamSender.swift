@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// Writes batches to Redis Streams: one `XADD` per event, all of a batch's commands pipelined in one round
@@ -11,21 +18,22 @@ struct RedisStreamSender: BatchSender {
     let client: RedisClient
     let encoder: any EventEncoder
     let name: String
-    private let keys: [String]
+    /// Per partition: its `XADD` prefix, encoded once (``prefix(key:destination:)``).
+    private let prefixes: [[UInt8]]
 
     init(destination: RedisStreamDestination, endpoint: RedisEndpoint, encoder: any EventEncoder, name: String) {
         self.destination = destination
         self.client = RedisClient(endpoint: endpoint, label: "sink.\(name)")
         self.encoder = encoder
         self.name = name
-        keys = (0..<destination.partitions).map(destination.streamKey(partition:))
+        prefixes = (0..<destination.partitions).map { Self.prefix(key: destination.streamKey(partition: $0), destination: destination) }
     }
 
     func send(_ batch: Batch, abandon: @escaping @Sendable () -> Bool) async -> SendOutcome {
-        let commands = self.commands(for: batch)
+        let pipeline = self.pipeline(for: batch)
         let retries = Atomic<Int>(0)
         do {
-            let replies = try await client.executeRetrying(commands, shouldStop: abandon,
+            let replies = try await client.executeRetrying(pipeline, shouldStop: abandon,
                                                            onRetry: { _ in retries.add(1, ordering: .relaxed) })
             let attempts = 1 + retries.load(ordering: .relaxed)
             for reply in replies {
@@ -39,33 +47,45 @@ struct RedisStreamSender: BatchSender {
         }
     }
 
-    /// One `XADD` per encoded item; the body's lines follow the batch's events in order.
-    func commands(for batch: Batch) -> [RedisCommand] {
-        var commands: [RedisCommand] = []
-        commands.reserveCapacity(batch.eventCount)
-        var lineStart = 0
-        let body = batch.body
-        var trim: [ArraySlice<UInt8>] = []
-        if let maxLen = destination.maxLen { trim = ["MAXLEN", "~", String(maxLen)].map { ArraySlice(Array($0.utf8)) } }
-        let star = ArraySlice(Array("*".utf8))
-        let field = ArraySlice(Array(destination.field.utf8))
-        for member in batch.members {
-            member.chunk.arena.withUnsafeBytes { arena in
-                for index in member.indices {
-                    let event = member.chunk.events[Int(index)]
-                    let key = keys[partition(of: event, arena: arena)]
-                    for _ in 0..<encoder.itemCount(event) {
-                        guard lineStart < body.count else { return }
-                        var end = lineStart
-                        while end < body.count && body[end] != 0x0A { end += 1 }
-                        let line = body[lineStart..<end]
-                        lineStart = end + 1
-                        commands.append(RedisCommand("XADD", byteArguments: [ArraySlice(Array(key.utf8))] + trim + [star, field, line]))
+    /// One `XADD` per encoded item, encoded straight into one request; the body's lines follow the batch's
+    /// events in order. Each partition's command prefix (`XADD key [MAXLEN ~ n] * field`) is encoded once.
+    func pipeline(for batch: Batch) -> RedisPipeline {
+        var pipeline = RedisPipeline()
+        pipeline.encoded.reserveCapacity(batch.body.count + batch.eventCount * (prefixes[0].count + 16))
+        batch.body.withUnsafeBytes { body in
+            guard let base = body.baseAddress else { return }
+            var lineStart = 0
+            for member in batch.members {
+                member.chunk.arena.withUnsafeBytes { arena in
+                    for index in member.indices {
+                        let event = member.chunk.events[Int(index)]
+                        let prefix = prefixes[partition(of: event, arena: arena)]
+                        for _ in 0..<encoder.itemCount(event) {
+                            guard lineStart < body.count else { return }
+                            let end = memchr(base + lineStart, 0x0A, body.count - lineStart)
+                                .map { UnsafeRawPointer($0) - base } ?? body.count
+                            pipeline.encoded.append(contentsOf: prefix)
+                            RedisCommand.appendBulk(UnsafeRawBufferPointer(rebasing: body[lineStart..<end]), to: &pipeline.encoded)
+                            pipeline.count += 1
+                            lineStart = end + 1
+                        }
                     }
                 }
             }
         }
-        return commands
+        return pipeline
+    }
+
+    /// `*N $4 XADD $k key [MAXLEN ~ n] $1 * $f field` for one partition's key: everything but the value.
+    static func prefix(key: String, destination: RedisStreamDestination) -> [UInt8] {
+        var arguments = [key]
+        if let maxLen = destination.maxLen { arguments += ["MAXLEN", "~", String(maxLen)] }
+        arguments += ["*", destination.field]
+        var encoded: [UInt8] = []
+        RedisCommand.appendHeader(count: 2 + arguments.count, to: &encoded)
+        RedisCommand.appendBulk("XADD".utf8, to: &encoded)
+        for argument in arguments { RedisCommand.appendBulk(argument.utf8, to: &encoded) }
+        return encoded
     }
 
     /// A stable partition: FNV-1a of the key's bytes (a string's content without quotes; the timeUUID's 16

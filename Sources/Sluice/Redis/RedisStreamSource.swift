@@ -37,11 +37,15 @@ final class RedisStreamSource: AcknowledgementReceiver {
 
     private struct State {
         var nextSequence: UInt64 = 0
+        /// IDs read and not yet settled, per unit. An `XAUTOCLAIM` that returns one of them (our own entry, idle
+        /// because its delivery takes longer than `claimIdleMs`) must not process it a second time: the claim
+        /// round, every few seconds, checks against these (``inFlightIDs()``) rather than every entry keeping a set
+        /// up to date.
         var idsByUnit: [UInt64: [String]] = [:]
-        /// IDs read and not yet settled: an `XAUTOCLAIM` that returns one of them (our own entry, idle because
-        /// its delivery takes longer than `claimIdleMs`) must not process it a second time.
-        var inFlight: Set<String> = []
         var ackQueue: [String] = []
+        /// IDs whose `XACK` is being sent: settled, but still pending in Redis, so still ours (a claim round that
+        /// ran meanwhile would otherwise take a dead-lettered entry back and deliver it).
+        var acknowledging: [String] = []
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -63,7 +67,6 @@ final class RedisStreamSource: AcknowledgementReceiver {
     func settled(_ settlement: UnitSettlement) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let ids = s.idsByUnit.removeValue(forKey: settlement.unit) else { return nil }
-            for id in ids { s.inFlight.remove(id) }
             guard settlement.isSettled else {
                 counters.leftPending.add(ids.count, ordering: .relaxed)
                 return nil
@@ -80,6 +83,7 @@ final class RedisStreamSource: AcknowledgementReceiver {
         while true {
             let ids = await nextAcknowledgements()
             guard !ids.isEmpty else { return }
+            defer { state.withLock { $0.acknowledging = [] } }
             var start = 0
             while start < ids.count {
                 let slice = Array(ids[start..<min(ids.count, start + 4096)])
@@ -127,12 +131,14 @@ final class RedisStreamSource: AcknowledgementReceiver {
         while true {
             let taken = state.withLock { s -> [String] in
                 defer { s.ackQueue.removeAll(keepingCapacity: true) }
+                s.acknowledging = s.ackQueue
                 return s.ackQueue
             }
             if !taken.isEmpty { return taken }
             if finished.load(ordering: .acquiring) {
                 let last = state.withLock { s -> [String] in
                     defer { s.ackQueue.removeAll() }
+                    s.acknowledging = s.ackQueue
                     return s.ackQueue
                 }
                 return last
@@ -189,9 +195,12 @@ final class RedisStreamSource: AcknowledgementReceiver {
             do throws(RedisError) {
                 try await readSession(into: pipeline, tracker: tracker, stop: stop, onRetry: onRetry)
                 return
-            } catch where error.isNoGroup {
-                // Draining: nothing more is read, so there is no group to recreate (and no failure to report).
-                if stop() { return }
+            } catch {
+                // Draining: nothing more is read, so a read that failed on its way out (the server went away as
+                // we stopped) is no failure, and there is no group to recreate. Settled entries are still
+                // acknowledged by the acknowledger, which retries on its own.
+                if stop() && (error.isRetryable || error.isNoGroup) { return }
+                guard error.isNoGroup else { throw error }
                 // A group lost again within a second (someone destroys it in a loop) must not spin: wait a bit.
                 if Clock.nanoseconds() &- lastRecreation < 1_000_000_000 { try? await Task.sleep(for: .seconds(1)) }
                 lastRecreation = Clock.nanoseconds()
@@ -220,15 +229,16 @@ final class RedisStreamSource: AcknowledgementReceiver {
     private func readSession(into pipeline: Pipeline, tracker: SettlementTracker, stop: @escaping @Sendable () -> Bool,
                              onRetry: @escaping @Sendable (RedisError) -> Void) async throws(RedisError) {
         let c = configuration
+        let field = Array(c.field.utf8)
         // Own pending entries first: a restarted consumer finishes what it had read.
         var cursor = "0"
         while !stop() {
-            let reply = try await reader.executeRetrying([readGroup(from: cursor, block: nil)], shouldStop: stop, onRetry: onRetry)
-            let entries = try StreamEntry.fromReadGroup(reply[0], field: c.field)
-            guard let last = entries.last else { break }
-            cursor = last.id
+            let entries = try await reader.readStreamRetrying(readGroup(from: cursor, block: nil), field: field,
+                                                              shouldStop: stop, onRetry: onRetry).batch(field: c.field)
+            guard let last = entries.ids.last else { break }
+            cursor = last
             counters.reread.add(entries.count, ordering: .relaxed)
-            guard await ingest(entries, extraInvalid: [], ids: entries.map(\.id), pipeline: pipeline, tracker: tracker) else { return }
+            guard await ingest(entries, extraInvalid: [], ids: entries.ids, pipeline: pipeline, tracker: tracker) else { return }
         }
 
         let claimEveryNs = UInt64(max(100, min(c.claimIdleMs / 2, 5_000))) * 1_000_000
@@ -240,12 +250,13 @@ final class RedisStreamSource: AcknowledgementReceiver {
         let reader = self.reader
         // While a batch is decoded, the next one is already being read and parsed (on the client's own queue):
         // the round trip and RESP parsing overlap decoding instead of following it.
-        var prefetch: Task<Result<[RESPValue], RedisError>, Never>?
+        var prefetch: Task<Result<RedisStreamRead, RedisError>, Never>?
         defer { prefetch?.cancel() }
         func startPrefetch() {
-            prefetch = Task { [block] () async -> Result<[RESPValue], RedisError> in
+            prefetch = Task { [block] () async -> Result<RedisStreamRead, RedisError> in
                 do throws(RedisError) {
-                    return .success(try await reader.executeRetrying([readNew], extraTimeoutMs: block, shouldStop: stop, onRetry: onRetry))
+                    return .success(try await reader.readStreamRetrying(readNew, field: field, extraTimeoutMs: block,
+                                                                        shouldStop: stop, onRetry: onRetry))
                 } catch {
                     return .failure(error)
                 }
@@ -257,19 +268,19 @@ final class RedisStreamSource: AcknowledgementReceiver {
                 lastClaim = now
                 guard try await claimIdleEntries(pipeline: pipeline, tracker: tracker, stop: stop, onRetry: onRetry) else { return }
             }
-            let reply: [RESPValue]
+            let reply: RedisStreamRead
             if let pending = prefetch {
                 prefetch = nil
                 reply = try await pending.value.get()
             } else {
-                reply = try await reader.executeRetrying([readNew], extraTimeoutMs: block, shouldStop: stop, onRetry: onRetry)
+                reply = try await reader.readStreamRetrying(readNew, field: field, extraTimeoutMs: block, shouldStop: stop, onRetry: onRetry)
             }
-            let entries = try StreamEntry.fromReadGroup(reply[0], field: c.field)
+            let entries = try reply.batch(field: c.field)
             if !entries.isEmpty {
                 lastNewEntry = Clock.nanoseconds()
                 // A full batch means more are likely waiting; and no claim is due, which uses the same connection.
                 if entries.count >= c.batch, Clock.nanoseconds() &- lastClaim < claimEveryNs { startPrefetch() }
-                guard await ingest(entries, extraInvalid: [], ids: entries.map(\.id), pipeline: pipeline, tracker: tracker) else {
+                guard await ingest(entries, extraInvalid: [], ids: entries.ids, pipeline: pipeline, tracker: tracker) else {
                     // Entries a prefetch read but nobody ingested stay pending on this consumer: read again at its
                     // next start, or claimed by another instance. Never acknowledged unseen.
                     return
@@ -299,7 +310,8 @@ final class RedisStreamSource: AcknowledgementReceiver {
         let pendingReply = try await reader.executeRetrying(
             [RedisCommand("XPENDING", [c.stream, c.group, "IDLE", idleMs, "-", "+", String(c.batch)])],
             shouldStop: stop, onRetry: onRetry)
-        let idle = try PendingEntry.list(pendingReply[0]).filter { !isInFlight($0.id) }
+        let inFlight = inFlightIDs()
+        let idle = try PendingEntry.list(pendingReply[0]).filter { !inFlight.contains($0.id) }
         let exhausted = idle.filter { $0.deliveries >= Int64(c.maxDeliveries) }
         if !exhausted.isEmpty {
             // Take them over (so no other instance claims them meanwhile) and read their bodies for the dead letter.
@@ -317,7 +329,9 @@ final class RedisStreamSource: AcknowledgementReceiver {
                              raw: bodies[entry.id] ?? [])
             }
             counters.overDeliveryLimit.add(exhausted.count, ordering: .relaxed)
-            guard await ingest([], extraInvalid: records, ids: exhausted.map(\.id), pipeline: pipeline, tracker: tracker) else { return false }
+            guard await ingest(StreamEntryBatch(), extraInvalid: records, ids: exhausted.map(\.id), pipeline: pipeline, tracker: tracker) else {
+                return false
+            }
         }
         var cursor = "0-0"
         for _ in 0..<16 where !stop() {
@@ -325,14 +339,15 @@ final class RedisStreamSource: AcknowledgementReceiver {
                 [RedisCommand("XAUTOCLAIM", [c.stream, c.group, c.consumer, idleMs, cursor, "COUNT", String(c.batch)])],
                 shouldStop: stop, onRetry: onRetry)
             let (next, claimed, deleted) = try StreamEntry.fromAutoClaim(reply[0], field: c.field)
-            let entries = claimed.filter { !isInFlight($0.id) }
+            let ownEntries = inFlightIDs()
+            let entries = claimed.filter { !ownEntries.contains($0.id) }
             if !entries.isEmpty || !deleted.isEmpty {
                 counters.claimed.add(entries.count, ordering: .relaxed)
                 counters.trimmed.add(deleted.count, ordering: .relaxed)
                 let records = deleted.map {
                     InvalidInput(line: 1, reason: "stream entry \($0) was deleted from the stream (trimmed, e.g. by MAXLEN) before it was acknowledged", raw: [])
                 }
-                guard await ingest(entries, extraInvalid: records, ids: entries.map(\.id) + deleted,
+                guard await ingest(StreamEntryBatch(entries), extraInvalid: records, ids: entries.map(\.id) + deleted,
                                    pipeline: pipeline, tracker: tracker) else { return false }
             }
             cursor = next
@@ -341,22 +356,34 @@ final class RedisStreamSource: AcknowledgementReceiver {
         return true
     }
 
-    private func isInFlight(_ id: String) -> Bool { state.withLock { $0.inFlight.contains(id) } }
+    /// The IDs read and not yet acknowledged: not settled, or settled with their `XACK` queued or on its way.
+    /// Once per claim round: O(entries in flight), a few thousand at most.
+    private func inFlightIDs() -> Set<String> {
+        state.withLock { s in
+            var ids = Set<String>(minimumCapacity: s.idsByUnit.values.reduce(0) { $0 + $1.count } + s.ackQueue.count + s.acknowledging.count)
+            for unit in s.idsByUnit.values { ids.formUnion(unit) }
+            ids.formUnion(s.ackQueue)
+            ids.formUnion(s.acknowledging)
+            return ids
+        }
+    }
 
     /// Hands a batch to the pipeline as one unit whose IDs are acknowledged when it settles. False when the
     /// pipeline is draining and took nothing (the entries stay pending).
-    private func ingest(_ entries: [StreamEntry], extraInvalid: [InvalidInput], ids: [String], pipeline: Pipeline,
+    private func ingest(_ entries: StreamEntryBatch, extraInvalid: [InvalidInput], ids: [String], pipeline: Pipeline,
                         tracker: SettlementTracker) async -> Bool {
         guard pipeline.gate.enter() else { return false }
         defer { pipeline.gate.leave() }
         counters.entriesRead.add(entries.count, ordering: .relaxed)
-        _ = await pipeline.ingestor.ingest(entries: entries, field: configuration.field, extraInvalid: extraInvalid) { events in
+        // Only shared de-duplication reads where each event came from (its claim values).
+        let origins = pipeline.sharedDedupeEndpoint != nil
+        _ = await pipeline.ingestor.ingest(entries: entries, field: configuration.field, extraInvalid: extraInvalid,
+                                           recordingOrigins: origins) { events in
             // Register the IDs before the unit begins: a unit with no events settles inside `begin`.
             let sequence = state.withLock { s -> UInt64 in
                 let n = s.nextSequence
                 s.nextSequence += 1
                 s.idsByUnit[n] = ids
-                s.inFlight.formUnion(ids)
                 return n
             }
             return tracker.begin(sequence: sequence, events: events)

@@ -9,6 +9,10 @@ actor Deduplicator {
     private let stats: DedupeStats
     /// Keeps keys across restarts (a spool's key journal); nil: memory only.
     private let keyStore: (any DedupeKeyStore)?
+    /// Sum of the loads ``DedupeTable/warm(_:)`` made; kept only so those loads are not optimised away.
+    private var warmth: UInt64 = 0
+    /// The current chunk's duplicates (positions, ascending); kept across chunks for its capacity.
+    private var duplicateIndices: [Int] = []
 
     init(configuration: DedupeConfiguration, accounting: Accounting, stats: DedupeStats, keyStore: (any DedupeKeyStore)? = nil) {
         table = DedupeTable(capacity: max(1, configuration.capacity),
@@ -25,16 +29,26 @@ actor Deduplicator {
         for await var chunk in input {
             let before = chunk.events.count
             var fresh: [RememberedKey] = []
-            chunk.events.removeAll { event in
+            warmth &+= chunk.events.withUnsafeBufferPointer { table.warm($0) }
+            // Decide first, change the chunk only when it has duplicates: the stage before may still hold a
+            // reference to the events (it lets go once its send returns), and removing in place would then
+            // copy all of them (copy-on-write) even when none is removed.
+            duplicateIndices.removeAll(keepingCapacity: true)
+            for index in chunk.events.indices {
+                let event = chunk.events[index]
                 let key = DedupeKey(high: event.timeUUID.high, low: event.timeUUID.low)
-                let isNew = table.insert(key, eventTimeMilliseconds: event.timestamp)
-                if isNew, keyStore != nil { fresh.append(RememberedKey(key: key, eventTimeMilliseconds: event.timestamp)) }
-                return !isNew
+                if table.insert(key, eventTimeMilliseconds: event.timestamp) {
+                    if keyStore != nil { fresh.append(RememberedKey(key: key, eventTimeMilliseconds: event.timestamp)) }
+                } else {
+                    duplicateIndices.append(index)
+                }
             }
+            if !duplicateIndices.isEmpty { chunk.removeEvents(at: duplicateIndices) }
             if let keyStore, !fresh.isEmpty { keyStore.remember(fresh, unit: chunk.unit) }
             await DedupeHandOff.forward(chunk, duplicates: before - chunk.events.count, table: table,
                                         accounting: accounting, stats: stats, output: output)
         }
         output.finish()
     }
+
 }

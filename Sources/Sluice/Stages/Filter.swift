@@ -6,6 +6,8 @@
 actor Filter {
     private let selection: EventSelection
     private let accounting: Accounting
+    /// The current chunk's filtered positions (ascending); kept across chunks for its capacity.
+    private var removed: [Int] = []
 
     init(selection: EventSelection, accounting: Accounting) {
         self.selection = selection
@@ -16,15 +18,17 @@ actor Filter {
         for await var chunk in input {
             let before = chunk.events.count
             var reasons: [FilterReason: Int] = [:]
+            removed.removeAll(keepingCapacity: true)
             chunk.withArena { arena in
-                chunk.events.removeAll { event in
+                for (index, event) in chunk.events.enumerated() {
                     if let reason = rejection(event, arena) {
                         reasons[reason, default: 0] += 1
-                        return true
+                        removed.append(index)
                     }
-                    return false
                 }
             }
+            // Decided first, removed in one copy (see `EventChunk.removeEvents(at:)`).
+            chunk.removeEvents(at: removed)
             accounting.recordGloballyFiltered(reasons)
             chunk.settleEverywhere(before - chunk.events.count, as: .filtered)
             if !chunk.events.isEmpty { await fanOut.send(chunk) }

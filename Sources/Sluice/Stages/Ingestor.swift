@@ -64,7 +64,10 @@ actor Ingestor {
                 }
                 Self.tag(&pending, tracker.begin(events: pending.reduce(0) { $0 + $1.events.count }))
             }
-            for full in pending { await emit(full, invalid: &invalid) }
+            // Taken out of `pending` before sending: a chunk still referenced here when the next stage removes
+            // its duplicates would make that stage copy the chunk's events (copy-on-write).
+            pending.reverse()
+            while let full = pending.popLast() { await emit(full, invalid: &invalid) }
             // When no more input is waiting (a trickle, an interactive producer), send the partial chunk on
             // now: events must not sit here until 512 more arrive. At full speed blocks queue up and chunks fill.
             if blocks.count == 0 && (!chunk.events.isEmpty || !invalid.isEmpty) {

@@ -83,6 +83,20 @@ struct RedisStreamSinkTests {
         #expect(try Self.entries(server, stream: "out").map(\.n) == [2])
     }
 
+    @Test("maxLen trims the stream (MAXLEN ~) as it is written; the newest entries are kept whole and in order")
+    func maxLenTrims() async throws {
+        guard let server = try RedisTestServer.start() else { return }
+        let lines = (0..<3000).map { RedisStreamFixtures.event($0) }.joined(separator: "\n")
+        var configuration = PipelineConfiguration(destinations: [Self.destination(server, partitions: 1, maxLen: 100)])
+        configuration.destinations[0].batch.maxEvents = 250
+        let summary = try await Pipeline(configuration: configuration, options: PipelineOptions(input: .bytes(Array(lines.utf8)))).run()
+        #expect(summary.destinations["redis"]?.delivered == 3000)
+        // `~` trims whole nodes (100 entries each by default), so somewhat more than 100 may remain, never 3000.
+        let kept = try Self.entries(server, stream: "out")
+        #expect(kept.count >= 100 && kept.count <= 400, "\(kept.count) entries kept")
+        #expect(kept.map(\.n) == Array((3000 - kept.count)..<3000))
+    }
+
     @Test("Destination settings are validated with their key paths")
     func validation() {
         let problems = PipelineConfiguration(destinations: [DestinationConfiguration(name: "r", kind: .redisStream(

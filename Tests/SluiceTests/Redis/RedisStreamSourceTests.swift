@@ -202,10 +202,14 @@ struct RedisStreamSourceTests {
             options: PipelineOptions(input: .redisStream(RedisStreamFixtures.source(server, idle: 30)),
                                      customDestinations: [CustomDestinationRegistration(name: "collect", destination: destination)]))
         let run = Task { try await pipeline.run() }
-        for _ in 0..<1000 where (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) != 10 {
+        // Read by Redis (pending) and taken in by the source (ingested): XPENDING alone can be 10 before the
+        // source has handed the batch to the pipeline, and a finish then leaves it unread.
+        for _ in 0..<1000 where (try? RedisStreamFixtures.pendingCount(server, stream: "events", group: "g")) != 10
+            || pipeline.redisSourceStatistics?.entriesRead != 10 {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 10)
+        #expect(pipeline.redisSourceStatistics?.entriesRead == 10)
         // Stop reading (so nobody recreates the group), lose the server's data, then let delivery finish:
         // the acknowledgements go to a server without the group.
         pipeline.finish()
@@ -220,6 +224,39 @@ struct RedisStreamSourceTests {
         #expect(Set(destination.events.map(\.eventName)) == Set((0..<10).map { "e\($0)" }))
         #expect(stats.entriesRead == 10 && stats.notAcknowledgeable == 10 && stats.acknowledged == 0 && stats.leftPending == 0)
         #expect(stats.groupsRecreated == 0)
+    }
+
+    @Test("An XACK answered NOGROUP (servers and versions that say so; Redis 7 answers 0, tested above) counts the settled entries as not acknowledgeable, once, without retrying")
+    func acknowledgementAnsweredNoGroupIsCounted() async throws {
+        guard let server = try RedisTestServer.start() else { return }
+        try RedisStreamFixtures.add(server, stream: "events", bodies: (0..<10).map { RedisStreamFixtures.event($0) })
+        // The real server keeps the stream, the group and the pending list; only XACK's answer is replaced.
+        let proxy = try RedisReplyRewritingProxy(upstream: server, answers: [
+            "XACK": "-NOGROUP No such key 'events' or consumer group 'g'\r\n",
+        ])
+        defer { proxy.close() }
+        var source = RedisStreamFixtures.source(server, idle: 30)
+        source.endpoint = proxy.endpoint
+        let destination = CollectingDestination()
+        let pipeline = try Pipeline(
+            configuration: PipelineConfiguration(destinations: []),
+            options: PipelineOptions(input: .redisStream(source),
+                                     customDestinations: [CustomDestinationRegistration(name: "collect", destination: destination)]))
+        let run = Task { try await pipeline.run() }
+        for _ in 0..<1000 where pipeline.redisSourceStatistics?.notAcknowledgeable != 10 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // Long enough for a retry loop to show (the reader keeps polling every 100 ms meanwhile).
+        try await Task.sleep(for: .milliseconds(300))
+        pipeline.finish()
+        let summary = try await run.value
+        let stats = try #require(pipeline.redisSourceStatistics)
+        #expect(pipeline.inputFailure == nil)
+        #expect(summary.destinations["collect"]?.delivered == 10)
+        #expect(stats.entriesRead == 10 && stats.notAcknowledgeable == 10 && stats.acknowledged == 0 && stats.leftPending == 0)
+        #expect(proxy.rewritten["XACK"] == 1, "one XACK for the one batch, not retried: \(proxy.rewritten)")
+        // Nothing was acknowledged behind the proxy's answer: the real server still has the 10 pending.
+        #expect(try RedisStreamFixtures.pendingCount(server, stream: "events", group: "g") == 10)
     }
 
     @Test("A wrong password stops the source with a clear error that does not show the password")
