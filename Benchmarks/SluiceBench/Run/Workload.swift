@@ -61,6 +61,9 @@ final class WorkloadStore {
                 offset += n
             }
         }
+        // Flushed before any timed run: otherwise the file's writeback (hundreds of MB) lands on the first
+        // configurations, and a spooled run's fsyncs (ext4 journal commits) wait behind it.
+        _ = fsync(fd)
         return InputCounts(lines: counts.lines, events: counts.events, duplicates: counts.duplicates,
                            invalid: counts.invalid, internal: counts.internal, bytes: counts.bytes, generated: true)
     }
