@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import Sluice
+
+/// A spool must not change what a line of stdin or `--input` means: records cut from the stream are decoded
+/// as NDJSON lines, live and on replay, exactly as the stream path decodes them without a spool.
+@Suite("Spool: stream records decode as lines, with or without a spool")
+struct SpoolFramingTests {
+    typealias S = PipelineTestSupport
+
+    /// One event in a JSON array spread over three lines: as NDJSON, one event and two invalid lines ("[" and
+    /// "]"); read as one document (what a request body may be), one event and no invalid line.
+    static func inputFile() throws -> String {
+        let path = S.temporaryPath("framing") + ".ndjson"
+        try ("[\n" + S.eventLine(1) + "\n]\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func pipeline(input: String, spool: String?, destination: any Destination) throws -> Pipeline {
+        var configuration = S.configuration()
+        if let spool { configuration.spool = SpoolConfiguration(path: spool) }
+        return try Pipeline(configuration: configuration, options: PipelineOptions(
+            input: .file(input),
+            customDestinations: [CustomDestinationRegistration(name: "out", destination: destination,
+                                                               retry: RetryConfiguration(maxAttempts: 100_000, initialBackoffMs: 5, maxBackoffMs: 20))]))
+    }
+
+    static func run(input: String, spool: String?, destination: any Destination) async throws -> Summary {
+        try await pipeline(input: input, spool: spool, destination: destination).run()
+    }
+
+    @Test("lines that together form one JSON document are still NDJSON lines with a spool: the same events and invalid lines")
+    func liveRecordsAreLines() async throws {
+        let input = try Self.inputFile()
+        let plain = RecordingDestination()
+        let withoutSpool = try await Self.run(input: input, spool: nil, destination: plain)
+        let spooled = RecordingDestination()
+        let withSpool = try await Self.run(input: input, spool: freshSpoolPath(), destination: spooled)
+        #expect(withoutSpool.invalid == 2)
+        #expect(plain.events.count == 1)
+        #expect(withSpool.invalid == withoutSpool.invalid)
+        #expect(withSpool.ingested == withoutSpool.ingested)
+        #expect(spooled.timeUUIDs == plain.timeUUIDs)
+        #expect(withSpool.isBalanced)
+    }
+
+    @Test("a stream record left in the spool replays as lines: the same events and the same invalid lines")
+    func replayedRecordsAreLines() async throws {
+        let input = try Self.inputFile()
+        let spool = freshSpoolPath()
+        // Fails every attempt until the drain deadline: the record stays in the spool for the next run.
+        let stuck = try Self.pipeline(input: input, spool: spool, destination: FailingDestination(retryable: true))
+        let stuckRun = Task { try await stuck.run() }
+        #expect(await S.eventually { ((try? SpoolPipelineTests.spooledPayloads(spool)) ?? []).count == 1 })
+        try await Task.sleep(for: .milliseconds(100))
+        stuck.shutdown(gracePeriod: .milliseconds(100))
+        let first = try await stuckRun.value
+        #expect(first.invalid == 2)
+        #expect(first.destinations["out"]?.leftUnsettled == 1)
+
+        let recording = RecordingDestination()
+        var configuration = S.configuration()
+        configuration.spool = SpoolConfiguration(path: spool)
+        let second = try Pipeline(configuration: configuration, options: PipelineOptions(
+            customDestinations: [CustomDestinationRegistration(name: "out", destination: recording)]))
+        let running = Task { try await second.run() }
+        #expect(await S.eventually { recording.events.count >= 1 })
+        second.finish()
+        let summary = try await running.value
+        #expect(summary.destinations["out"]?.replayed == 1)
+        #expect(recording.events.count == 1)
+        #expect(summary.invalid == 2, "replay finds the same invalid lines, not one array document")
+        #expect(summary.isBalanced)
+    }
+}
