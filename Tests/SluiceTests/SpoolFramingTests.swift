@@ -73,3 +73,26 @@ struct SpoolFramingTests {
         #expect(summary.isBalanced)
     }
 }
+
+@Suite("Spool: segments of format version 2 are still read")
+struct SpoolVersionTwoTests {
+    @Test("a version-2 segment (written before stream records were marked) opens and replays its records")
+    func versionTwoSegmentReplays() async throws {
+        let path = freshSpoolPath()
+        let spool = try Spool(configuration: SpoolConfiguration(path: path), destinations: ["a"])
+        _ = try await spool.append(Array("{\"eventName\":\"x\"}\n".utf8))
+        spool.close()
+        let segment = path + "/" + (try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasPrefix("segment-") }.sorted().last!)
+        var bytes = try #require(FileManager.default.contents(atPath: segment))
+        #expect(bytes[8] == UInt8(SpoolFormat.version))
+        bytes[8] = 2
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let reopened = try Spool(configuration: SpoolConfiguration(path: path), destinations: ["a"])
+        defer { reopened.close() }
+        let replay = try reopened.replay()
+        let item = try #require(try replay.next())
+        #expect(String(decoding: item.record.payload, as: UTF8.self) == "{\"eventName\":\"x\"}\n")
+        #expect(item.record.firstLine & SpooledStreamLines.flag == 0)
+    }
+}
