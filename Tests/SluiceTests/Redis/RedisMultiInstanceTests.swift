@@ -7,11 +7,9 @@ import Glibc
 
 /// Several real `sluice` processes behind Redis Streams, one SIGKILLed mid-run.
 ///
-/// Entry count: `SLUICE_REDIS_MULTI_ENTRIES` overrides both tests' defaults (the full size is 100,000:
-/// `SLUICE_REDIS_MULTI_ENTRIES=100000 swift test --no-parallel --filter RedisMultiInstance`). Measured alone on the
-/// shared 2-core machine with a debug build: the one-group test 13 s at its default of 20,000 and 24 s at 100,000;
-/// the partitioned test 3 s at its default of 5,000 and 35 s at 100,000 (it first writes the partitions through
-/// the sink).
+/// Entry count: both tests run the full size, 100,000 entries with 5% duplicates;
+/// `SLUICE_REDIS_MULTI_ENTRIES` overrides it (`SLUICE_REDIS_MULTI_ENTRIES=20000 swift test --no-parallel --filter
+/// RedisMultiInstance` for a quicker loop). Timings are in Benchmarks/README.md, not here.
 @Suite("Redis Streams: several instances (real processes, real redis-server)")
 struct RedisMultiInstanceTests {
     static func entryCount(default count: Int) -> Int {
@@ -54,7 +52,7 @@ struct RedisMultiInstanceTests {
     @Test("Partitioned streams (partitionBy timeUUID), one consumer per partition, one instance SIGKILLed and restarted: every unique event delivered, duplicates only within the killed instance's in-flight window, nothing pending")
     func partitionedWithKill() async throws {
         guard let redis = try RedisTestServer.start() else { return }
-        let count = Self.entryCount(default: 5_000)
+        let count = Self.entryCount(default: 100_000)
         let (lines, unique) = Self.lines(count: count)
         // The front tier: the sink writes the 3 partitions.
         let sink = PipelineConfiguration(dedupe: DedupeConfiguration(enabled: false), destinations: [DestinationConfiguration(
@@ -98,7 +96,7 @@ struct RedisMultiInstanceTests {
     @Test("One stream, three instances in one group sharing de-duplication (dedupe.shared), one SIGKILLed: the living claim its pending entries; every unique event delivered, none twice by the living instances, XPENDING empty")
     func oneGroupWithKill() async throws {
         guard let redis = try RedisTestServer.start() else { return }
-        let count = Self.entryCount(default: 20_000)
+        let count = Self.entryCount(default: 100_000)
         let (lines, unique) = Self.lines(count: count)
         for start in stride(from: 0, to: lines.count, by: 5000) {
             try RedisStreamFixtures.add(redis, stream: "events", bodies: Array(lines[start..<min(lines.count, start + 5000)]))
