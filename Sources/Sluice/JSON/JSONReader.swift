@@ -179,7 +179,7 @@ public struct JSONReader: Sendable {
             let top = Int(stack[depth])
             tape[top].end = Int32(truncatingIfNeeded: offset + 1)
             tape[top].next = Int32(truncatingIfNeeded: used)
-            // Raw values, not `==`: the enum's `==` went through a generic RawRepresentable witness here.
+            // Raw values, not `==`: the enum's `==` showed up as a protocol witness call in profiles here.
             inObject = depth > 0 && tape[Int(stack[depth - 1])].kind.rawValue == JSONKind.object.rawValue
         }
 
@@ -315,7 +315,8 @@ public struct JSONReader: Sendable {
         if p[i] == UInt8(ascii: "0") {
             i += 1
         } else if isDigit(p[i]) {
-            i = StringScanning.skipDigits(UnsafeRawPointer(p), from: i + 1, end: n)
+            i += 1
+            while i < n && isDigit(p[i]) { i += 1 }
             if i - start > 300 { wide = true }
         } else {
             throw JSONError(offset: i, reason: .invalidNumber)
@@ -324,7 +325,7 @@ public struct JSONReader: Sendable {
         if p[i] == UInt8(ascii: ".") {
             i += 1
             guard i < n, isDigit(p[i]) else { throw JSONError(offset: i, reason: .invalidNumber) }
-            i = StringScanning.skipDigits(UnsafeRawPointer(p), from: i + 1, end: n)
+            while i < n && isDigit(p[i]) { i += 1 }
             guard i < n else { return i }
         }
         if p[i] | 0x20 == UInt8(ascii: "e") {
@@ -332,7 +333,8 @@ public struct JSONReader: Sendable {
             i += 1
             if i < n && (p[i] == UInt8(ascii: "+") || p[i] == UInt8(ascii: "-")) { i += 1 }
             guard i < n, isDigit(p[i]) else { throw JSONError(offset: i, reason: .invalidNumber) }
-            return StringScanning.skipDigits(UnsafeRawPointer(p), from: i + 1, end: n)
+            while i < n && isDigit(p[i]) { i += 1 }
+            return i
         }
         // A digit right after a complete number means a leading zero ("01").
         if isDigit(p[i]) { throw JSONError(offset: i, reason: .invalidNumber) }
@@ -346,7 +348,7 @@ public struct JSONReader: Sendable {
         var i = start + 1
         var escaped = false
         while true {
-            i = StringScanning.skipPlain(UnsafeRawPointer(p), from: i, end: n)  // stops only at a special byte
+            i = StringScanning.skipPlainWords(UnsafeRawPointer(p), from: i, end: n)
             guard i < n else { throw JSONError(offset: i, reason: .unexpectedEnd) }
             let c = p[i]
             if c == quote {
@@ -356,6 +358,8 @@ public struct JSONReader: Sendable {
                 i = try scanEscape(p, n, i)
             } else if c < 0x20 {
                 throw JSONError(offset: i, reason: .unescapedControlCharacter(c))
+            } else if c < 0x80 {
+                i += 1  // only in the last seven bytes of the input
             } else {
                 i = try scanUTF8Sequence(p, n, i)
             }
