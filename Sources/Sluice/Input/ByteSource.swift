@@ -117,7 +117,7 @@ enum ByteSource {
                 return
             }
             if block.isEmpty {  // end of input
-                if let gunzip, case .failure(let error) = gunzip.finish() { onError("input: \(error)") }
+                if let gunzip, case .failure(let error) = gunzip.finish() { onError("\(error)") }
                 return
             }
             if firstBlock {
@@ -129,7 +129,7 @@ enum ByteSource {
                 case .success(let pieces):
                     for piece in pieces { guard await channel.send(piece) else { return } }
                 case .failure(let error):
-                    onError("input: \(error)")
+                    onError("\(error)")
                     return
                 }
                 continue

@@ -17,9 +17,13 @@
 /// record.
 enum SpoolFormat {
     static let magic: [UInt8] = Array("SLUICESP".utf8)
-    /// Bumped whenever the layout changes; a segment with another version is refused with a clear error.
+    /// Bumped whenever the layout changes; a segment with a version outside ``readableVersions`` is refused
+    /// with a clear error.
     /// Version 2: a first-line field with its top bit set marks a payload that starts with an ``IngestContext``.
-    static let version: UInt32 = 2
+    /// Version 3: bit 62 of the first-line field marks a record of stream lines (``SpooledStreamLines``).
+    static let version: UInt32 = 3
+    /// The versions this Sluice reads: a version-2 segment's records replay as bodies, as they were decoded live.
+    static let readableVersions: ClosedRange<UInt32> = 2...3
     static let fileHeaderSize = 16
     static let recordHeaderSize = 40
     /// A record larger than this is not one Sluice wrote (a corrupt length field): recovery stops there.

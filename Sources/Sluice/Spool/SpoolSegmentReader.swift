@@ -64,8 +64,9 @@ final class SpoolSegmentReader {
             throw SpoolError("spool: \(path) is not a Sluice spool segment (wrong magic bytes)")
         }
         let version = header.withUnsafeBytes { SpoolFormat.readLittleEndian(UInt32.self, $0, at: 8) }
-        guard version == SpoolFormat.version else {
-            throw SpoolError("spool: \(path) has format version \(version); this Sluice reads version \(SpoolFormat.version) "
+        guard SpoolFormat.readableVersions.contains(version) else {
+            throw SpoolError("spool: \(path) has format version \(version); this Sluice reads versions "
+                             + "\(SpoolFormat.readableVersions.lowerBound)-\(SpoolFormat.readableVersions.upperBound) "
                              + "(written by another Sluice version: drain it with that version, or move the directory away)",
                              isUnknownVersion: true)
         }

@@ -52,8 +52,8 @@ final class SpooledSource: Sendable {
     /// Hands one record's bytes to the pipeline as one unit. Returns what the ingestor accepted.
     func offer(_ body: ArraySlice<UInt8>, record: UInt64, alreadySettled: DestinationSet = DestinationSet(),
                settlement: IngestSettlement? = nil, firstLine: Int = 1, context: IngestContext? = nil,
-               ingestor: Ingestor) async -> (accepted: Int, invalid: [InvalidInput]) {
-        await ingestor.ingest(body, context: context, firstLine: firstLine) { events in
+               framing: IngestFraming = .body, ingestor: Ingestor) async -> (accepted: Int, invalid: [InvalidInput]) {
+        await ingestor.ingest(body, context: context, firstLine: firstLine, framing: framing) { events in
             numbering.withLock { next in
                 let unit = next
                 next += 1
@@ -72,12 +72,18 @@ final class SpooledSource: Sendable {
             var body = item.record.payload
             var context: IngestContext?
             var firstLine = item.record.firstLine
+            var framing = IngestFraming.body
+            if firstLine & SpooledStreamLines.flag != 0 {
+                firstLine &= ~SpooledStreamLines.flag
+                framing = .lines
+            }
             if firstLine & SpooledIngestContext.flag != 0 {
                 firstLine &= ~SpooledIngestContext.flag
                 if let split = SpooledIngestContext.split(body) { (context, body) = (split.context, split.body) }
             }
             let (accepted, _) = await offer(body[...], record: item.record.sequence, alreadySettled: settledBy,
-                                            firstLine: Int(clamping: firstLine), context: context, ingestor: ingestor)
+                                            firstLine: Int(clamping: firstLine), context: context, framing: framing,
+                                            ingestor: ingestor)
             replayedRecords.add(1, ordering: .relaxed)
             replayedCounts.withLock { counts in
                 for index in counts.indices where item.owed[index] { counts[index] += accepted }
@@ -96,7 +102,8 @@ final class SpooledSource: Sendable {
         let spooledRecords = BoundedChannel<SpooledPiece>(capacity: 8)
         let decoding = Task {
             for await piece in spooledRecords {
-                _ = await offer(piece.bytes, record: piece.record, firstLine: Int(clamping: piece.firstLine), ingestor: ingestor)
+                _ = await offer(piece.bytes, record: piece.record, firstLine: Int(clamping: piece.firstLine), framing: .lines,
+                                ingestor: ingestor)
             }
         }
         defer { spooledRecords.finish() }
@@ -129,7 +136,8 @@ final class SpooledSource: Sendable {
     /// offset at its own end.
     private func spool(_ piece: LineAlignedBlocks.Piece, into channel: BoundedChannel<SpooledPiece>) async throws {
         let tracksOffset = tracksFileOffset.load(ordering: .relaxed)
-        let record = try await spool.append(piece.bytes, sourceOffset: tracksOffset ? piece.endOffset : 0, firstLine: piece.firstLine)
+        let record = try await spool.append(piece.bytes, sourceOffset: tracksOffset ? piece.endOffset : 0,
+                                            firstLine: piece.firstLine | SpooledStreamLines.flag)
         // The channel only refuses once finished (never while this loop runs): the record stays in the spool.
         _ = await channel.send(SpooledPiece(record: record, firstLine: piece.firstLine, bytes: piece.bytes))
     }

@@ -155,10 +155,14 @@ actor Ingestor {
     }
 
     /// ``ingest(_:context:firstLine:unit:)`` of a slice (a spool record cut from a read block, not copied).
+    ///
+    /// `framing` ``IngestFraming/lines`` decodes the bytes as the stream path does (NDJSON lines, nothing
+    /// else): a spool record cut from stdin or `--input` must decode exactly as it would without a spool.
     nonisolated func ingest(_ body: ArraySlice<UInt8>, context: IngestContext? = nil, firstLine: Int = 1,
+                            framing: IngestFraming = .body,
                             unit: (_ events: Int) -> UnitTag? = { _ in nil }) async -> (accepted: Int, invalid: [InvalidInput]) {
         var body = body
-        if Gzip.hasMagic(body) {  // a gzipped body (magic bytes): see Ingestor+Gzip.swift
+        if framing == .body, Gzip.hasMagic(body) {  // a gzipped body (magic bytes): see Ingestor+Gzip.swift
             var whole = Array(body)
             if let refused = Self.gunzipBody(&whole) {
                 var reported = refused
@@ -168,7 +172,7 @@ actor Ingestor {
             }
             body = whole[...]
         }
-        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context, firstLine: firstLine) }
+        var (chunks, invalid) = body.withUnsafeBytes { decodeBody($0, context: context, firstLine: firstLine, framing: framing) }
         if let tag = unit(chunks.reduce(0) { $0 + $1.events.count }) { Self.tag(&chunks, tag) }
         var unreported = invalid
         if chunks.isEmpty { await emit(EventChunk(), invalid: &unreported) }
@@ -176,7 +180,8 @@ actor Ingestor {
         return (chunks.reduce(0) { $0 + $1.events.count }, invalid)
     }
 
-    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?, firstLine: Int) -> ([EventChunk], [InvalidInput]) {
+    private nonisolated func decodeBody(_ body: UnsafeRawBufferPointer, context: IngestContext?, firstLine: Int,
+                                        framing: IngestFraming) -> ([EventChunk], [InvalidInput]) {
         var decoder = InputDecoder(options: options)
         decoder.ingestContext = context
         var chunks: [EventChunk] = []
@@ -188,9 +193,9 @@ actor Ingestor {
             decoder.decode(body, line: firstLine, into: &chunk, invalid: &invalid)
             return (chunk.events.isEmpty ? [] : [chunk], invalid)
         }
-        // Several lines: one JSON document pretty-printed over them, or NDJSON.
+        // Several lines: one JSON document pretty-printed over them, or NDJSON (only NDJSON for stream lines).
         var probe = JSONReader(maxDepth: options.maxDepth)
-        if (try? probe.parse(body)) != nil {
+        if framing == .body, (try? probe.parse(body)) != nil {
             // Values are copied verbatim into NDJSON output, so a pretty-printed body's line breaks must go.
             // Outside strings they are whitespace, and JSON forbids raw ones inside strings: spaces are safe.
             if Self.hasLineBreak(body) {
@@ -244,3 +249,4 @@ actor Ingestor {
         return memchr(base, 0x0A, body.count) != nil || memchr(base, 0x0D, body.count) != nil
     }
 }
+
