@@ -53,3 +53,40 @@ struct InputDecoderTests {
         #expect(invalid.map(\.index) == [1, 2, 3])
     }
 }
+
+@Suite("InputDecoder: a document whose first key is eventName")
+struct InputDecoderEventNameFirstTests {
+    /// What the decoder made of one line, as text (fields that a Statsig line can set).
+    static func summary(_ line: String) -> [String] {
+        let (chunk, invalid) = IntegrationFixtures.decode([line])
+        return chunk.events.map { e in
+            [chunk.string(e.eventName), e.timeUUID.description, String(e.timestamp), chunk.text(e.user),
+             chunk.text(e.userID), chunk.text(e.metadata), chunk.text(e.statsigMetadata), chunk.text(e.unitID)]
+                .map { $0 ?? "-" }.joined(separator: "|")
+        } + invalid.map { "invalid: \($0.reason)" }
+    }
+
+    @Test("eventName first, last, or escaped decodes the same; it takes the Statsig path even beside events or type")
+    func sameWhereverEventNameStands() {
+        let members = [#""user":{"userID":"u1","email":"a@b"}"#, #""timestamp":1795331233000"#,
+                       #""metadata":{"gate":"g"}"#, #""timeUUID":"5779e680-e643-11f1-ab6e-0242ac120002""#,
+                       #""statsigMetadata":{"sdkType":"js"}"#, #""unitID":"u1""#]
+        let name = #""eventName":"statsig::gate_exposure""#
+        let first = "{" + ([name] + members).joined(separator: ",") + "}"
+        let last = "{" + (members + [name]).joined(separator: ",") + "}"
+        let expected = Self.summary(last)
+        #expect(expected.count == 1 && expected[0].hasPrefix("statsig::gate_exposure|5779e680"))
+        #expect(Self.summary(first) == expected)
+        // Keys are matched by their raw text, so an escaped `eventName` is not one, first or last.
+        let escapedName = #""event\u004Eame":"statsig::gate_exposure""#
+        let escapedFirst = Self.summary("{" + ([escapedName] + members).joined(separator: ",") + "}")
+        #expect(escapedFirst.count == 1 && escapedFirst[0].hasPrefix("invalid: unrecognised input"))
+        #expect(escapedFirst == Self.summary("{" + (members + [escapedName]).joined(separator: ",") + "}"))
+        // With "events" or "type" beside it, eventName still decides (first or not), as it always did.
+        let uuid = #""timeUUID":"5779e680-e643-11f1-ab6e-0242ac120002""#
+        #expect(Self.summary(#"{"eventName":"e","time":1795331233000,"events":[1],"# + uuid + "}")
+                == Self.summary(#"{"events":[1],"eventName":"e","time":1795331233000,"# + uuid + "}"))
+        #expect(Self.summary(#"{"eventName":"","type":"track"}"#) == ["invalid: eventName must be a non-empty string"])
+        #expect(Self.summary(#"{"type":"track","eventName":""}"#) == ["invalid: eventName must be a non-empty string"])
+    }
+}

@@ -95,6 +95,15 @@ struct InputDecoder {
             invalid.append(InvalidInput(line: context.line, reason: "expected a JSON object (a Statsig event, a log_event body, a {\"data\": [...]} batch, or a Segment message or batch)", raw: view.bytes))
             return
         }
+        // Any document with an `eventName` member is a Statsig event, and export lines start with it: when the
+        // first key says so, the walk over the root's members below could only confirm it, so skip it. (The
+        // length check is the walk's own: it matches keys by their raw length, so an escaped key never matches.)
+        if view.nodes[0].next > 1 && view.rawStringContent(1).count == 9 && view.stringEquals(1, "eventName") {
+            if let reason = decodeStatsigEvent(view, 0, context, sharedUser: nil, sharedStatsigMetadata: nil, into: &chunk) {
+                invalid.append(InvalidInput(line: context.line, reason: reason, raw: view.bytes))
+            }
+            return
+        }
         var eventName: Int?, events: Int?, data: Int?, batch: Int?, type: Int?, user: Int?, statsigMetadata: Int?
         view.forEachMember(of: 0) { key, value in
             let k = view.rawStringContent(key)

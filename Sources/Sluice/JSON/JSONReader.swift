@@ -179,7 +179,8 @@ public struct JSONReader: Sendable {
             let top = Int(stack[depth])
             tape[top].end = Int32(truncatingIfNeeded: offset + 1)
             tape[top].next = Int32(truncatingIfNeeded: used)
-            inObject = depth > 0 && tape[Int(stack[depth - 1])].kind == .object
+            // Raw values, not `==`: the enum's `==` showed up as a protocol witness call in profiles here.
+            inObject = depth > 0 && tape[Int(stack[depth - 1])].kind.rawValue == JSONKind.object.rawValue
         }
 
         var i = skipWhitespace(p, n, 0)
