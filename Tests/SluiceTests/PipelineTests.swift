@@ -210,7 +210,11 @@ struct PipelineTests {
             let pipeline = try Pipeline(
                 configuration: S.configuration(chunkSize: 10, queueCapacity: 1),
                 options: PipelineOptions(input: .none, customDestinations: [
-                    CustomDestinationRegistration(name: "slow", destination: slow, overflow: policy),
+                    // Batches of 10: the first one blocks in send at once. With the default 500 events per batch,
+                    // a run that ingests all 500 within maxDelayMs fills exactly one batch and nothing overflows.
+                    CustomDestinationRegistration(name: "slow", destination: slow,
+                                                  batch: BatchConfiguration(maxEvents: 10, maxBytes: 1_000_000, maxDelayMs: 200),
+                                                  overflow: policy),
                     CustomDestinationRegistration(name: "fast", destination: fast),
                 ]))
             let run = Task { try await pipeline.run() }
