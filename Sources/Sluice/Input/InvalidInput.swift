@@ -15,6 +15,12 @@ public struct InvalidInput: Sendable, Equatable {
     /// Invalid lines can be up to the line limit; dead letters keep the first 64 KiB.
     public static let maxRawBytes = 64 << 10
 
+    /// A line the framer skipped for exceeding `input.maxLineBytes`, with its first bytes; one reason text for
+    /// every path that frames lines (the stream, `ingest` bodies, Redis entries).
+    static func overlongLine(_ number: Int, prefix: [UInt8], maxLineBytes: Int) -> InvalidInput {
+        InvalidInput(line: number, reason: "line longer than \(maxLineBytes) bytes (input.maxLineBytes)", raw: prefix)
+    }
+
     /// Creates a record, keeping at most ``maxRawBytes`` of `raw`.
     public init(line: Int, index: Int? = nil, reason: String, raw: UnsafeRawBufferPointer) {
         self.line = line

@@ -90,7 +90,7 @@ extension Ingestor {
             switch piece {
             case .line(let line, let number): decoder.decode(line, line: number, into: &chunk, invalid: &invalid)
             case .overlong(let number, let prefix):
-                invalid.append(InvalidInput(line: number, reason: "line longer than \(self.maxLineBytes) bytes (input.maxLineBytes)", raw: prefix))
+                invalid.append(.overlongLine(number, prefix: prefix, maxLineBytes: self.maxLineBytes))
             }
         }
         framer.consume(body, handle)

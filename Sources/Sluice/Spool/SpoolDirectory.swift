@@ -195,24 +195,17 @@ final class SpoolDirectory: Sendable {
 
     /// The whole content of a small file, or nil when it does not exist.
     func read(_ name: String, limit: Int = 1 << 20) throws -> [UInt8]? {
-        let fd = open(file(name), O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw SpoolError("spool: cannot read \(file(name)): \(Self.describeErrno())")
+        do {
+            return try WholeFileReader.bytes(of: file(name), limit: limit)
+        } catch .missing {
+            return nil
+        } catch .tooLarge {
+            throw SpoolError("spool: \(file(name)) is larger than \(limit) bytes: not a file Sluice wrote")
+        } catch .directory {
+            throw SpoolError("spool: cannot read \(file(name)): \(String(cString: strerror(EISDIR)))")
+        } catch {
+            throw SpoolError("spool: cannot read \(file(name)): \(error)")
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while bytes.count <= limit {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SpoolError("spool: cannot read \(file(name)): \(Self.describeErrno())")
-            }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: buffer[0..<n])
-        }
-        throw SpoolError("spool: \(file(name)) is larger than \(limit) bytes: not a file Sluice wrote")
     }
 
     func remove(_ name: String) {

@@ -58,7 +58,7 @@ extension Ingestor {
                 if result.partial.events.isEmpty { result.partial.createdAt = Clock.nanoseconds() }
                 line.withUnsafeBytes { _ = result.decoder.decode($0, line: number, into: &result.partial, invalid: &result.invalid) }
             case .overlong(let number, let prefix):
-                result.invalid.append(InvalidInput(line: number, reason: "line longer than \(maxLineBytes) bytes (input.maxLineBytes)", raw: prefix))
+                result.invalid.append(.overlongLine(number, prefix: prefix, maxLineBytes: maxLineBytes))
             }
             if result.partial.events.count >= chunkSize {
                 result.full.append(result.partial)

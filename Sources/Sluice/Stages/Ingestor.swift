@@ -123,7 +123,7 @@ actor Ingestor {
             if chunk.events.isEmpty { chunk.createdAt = Clock.nanoseconds() }
             decoder.decode(line, line: number, into: &chunk, invalid: &invalid)
         case .overlong(let number, let prefix):
-            invalid.append(InvalidInput(line: number, reason: "line longer than \(maxLineBytes) bytes (input.maxLineBytes)", raw: prefix))
+            invalid.append(.overlongLine(number, prefix: prefix, maxLineBytes: maxLineBytes))
         }
     }
 
